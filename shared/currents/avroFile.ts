@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import avro from 'avsc';
+
+/**
+ * Avro object container files, framed here (records are encoded by avsc) for two reasons:
+ * Braze's files carry only `avro.schema` in the header (avsc's BlockEncoder always adds `avro.codec`),
+ * and the sync marker must be derived from the blob name so that every retry writes the same bytes.
+ */
+export type Codec = 'null' | 'deflate';
+
+const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
+const metadataType = avro.Type.forSchema({ type: 'map', values: 'bytes' });
+const longType = avro.Type.forSchema('long');
+const DEFAULT_BLOCK_BYTES = 256 * 1024;
+
+export function syncMarkerFor(blobName: string): Buffer {
+  return createHash('sha256').update(blobName).digest().subarray(0, 16);
+}
+
+export interface ContainerFileInput {
+  schemaJson: string;
+  type: avro.Type;
+  codec: Codec;
+  syncMarker: Buffer;
+  records: Iterable<unknown>;
+  /** Uncompressed bytes per data block before it is closed. */
+  blockBytes?: number;
+}
+
+export interface ContainerFile {
+  bytes: Buffer;
+  records: number;
+}
+
+export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
+  const blockBytes = input.blockBytes ?? DEFAULT_BLOCK_BYTES;
+  const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(input.schemaJson) };
+  if (input.codec !== 'null') meta['avro.codec'] = Buffer.from(input.codec);
+  const chunks: Buffer[] = [MAGIC, metadataType.toBuffer(meta), input.syncMarker];
+
+  // One reusable scratch buffer per file: encoding into it avoids a Buffer per record (GC pressure).
+  let scratch = Buffer.allocUnsafe(blockBytes * 2);
+  let pos = 0;
+  let inBlock = 0;
+  let total = 0;
+
+  const closeBlock = () => {
+    if (inBlock === 0) return;
+    const raw = scratch.subarray(0, pos);
+    const data = input.codec === 'deflate' ? deflateRawSync(raw) : Buffer.from(raw);
+    chunks.push(longType.toBuffer(inBlock), longType.toBuffer(data.length), data, input.syncMarker);
+    pos = 0;
+    inBlock = 0;
+  };
+
+  for (const record of input.records) {
+    let next = input.type.encode(record, scratch, pos);
+    while (next < 0) {
+      // avsc returns minus the bytes the record ran past the end: grow and retry it.
+      const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - next + blockBytes));
+      scratch.copy(grown, 0, 0, pos);
+      scratch = grown;
+      next = input.type.encode(record, scratch, pos);
+    }
+    pos = next;
+    inBlock += 1;
+    total += 1;
+    if (pos >= blockBytes) closeBlock();
+  }
+  closeBlock();
+  return { bytes: Buffer.concat(chunks), records: total };
+}

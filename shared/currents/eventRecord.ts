@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { EventSchema } from './schemas/catalog';
+
+/** Why one event cannot be written, naming the field. */
+export interface EventProblem {
+  field: string;
+  reason: string;
+}
+
+export type EventCheck = { ok: true; record: Record<string, unknown> } | ({ ok: false } & EventProblem);
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
+  if (typeof value === 'number') return `number ${value}`;
+  return typeof value;
+}
+
+function typeName(schema: unknown): string {
+  return typeof schema === 'string' ? schema : JSON.stringify(schema);
+}
+
+/**
+ * Builds the Avro record for one event: fields in schema order, missing nullable fields as null,
+ * fields the schema does not know ignored (producers may be on a newer Currents version).
+ */
+export function toRecord(event: Record<string, unknown>, schema: EventSchema): EventCheck {
+  const record: Record<string, unknown> = {};
+  for (const field of schema.fields) {
+    const value = event[field.name];
+    if (value === undefined || value === null) {
+      if (!field.nullable) return { ok: false, field: field.name, reason: `required field "${field.name}" is missing` };
+      record[field.name] = null;
+      continue;
+    }
+    if (!field.check.isValid(value)) {
+      return { ok: false, field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}` };
+    }
+    record[field.name] = value;
+  }
+  return { ok: true, record };
+}
+
+export interface FieldTransformation {
+  field: string;
+  action: 'remove' | 'hash';
+}
+
+/** Braze field transformations: Remove → "[REDACTED]", Hash → SHA-256 hex; string fields only, nulls stay null. */
+export function transformRecord(record: Record<string, unknown>, transformations: readonly FieldTransformation[]): Record<string, unknown> {
+  if (transformations.length === 0) return record;
+  const out = { ...record };
+  for (const t of transformations) {
+    const value = out[t.field];
+    if (typeof value !== 'string') continue;
+    out[t.field] = t.action === 'remove' ? '[REDACTED]' : createHash('sha256').update(value).digest('hex');
+  }
+  return out;
+}

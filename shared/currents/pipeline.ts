@@ -1,0 +1,325 @@
+import type { Integration } from '../integrations/integration';
+import type { IntegrationSource } from '../integrations/registry';
+import type { Destinations } from '../storage/destinations';
+import { classifyStorageError, storageErrorCode, StorageWriteError } from '../storage/errors';
+import { writeCovered, UnprovableConflictError, type Unit } from '../storage/coveredWrite';
+import type { Log, Telemetry } from '../telemetry/telemetry';
+import { redactSecrets } from '../secrets/redact';
+import { SecretNotFoundError } from '../secrets/secretSource';
+import { mapLimit } from '../util/mapLimit';
+import { encodeContainerFile, syncMarkerFor } from './avroFile';
+import { currentsBlobName, connectorName, hourLabel, startOfHour } from './naming';
+import { toRecord, transformRecord } from './eventRecord';
+import { parseBody, partitionOf, offsetOf, queuedTimeOf, type QueueMessage } from './queueMessage';
+import type { QuarantineEntry, QuarantineSink } from './quarantine';
+import type { ParkedEvent, ParkingSink } from './parking';
+import type { EventSchema, SchemaCatalog } from './schemas/catalog';
+import { selectedEventTypes } from './selection';
+
+export interface CurrentsSettings {
+  CURRENTS_CLUSTER: string;
+  CURRENTS_ENVIRONMENT: string;
+  CURRENTS_VERSION: number;
+  MAX_EVENTS_PER_FILE: number;
+  MAX_EVENT_BYTES: number;
+  DESTINATION_CONCURRENCY: number;
+}
+
+export interface CurrentsDeps {
+  catalog: SchemaCatalog;
+  integrations: IntegrationSource;
+  destinations: Pick<Destinations, 'resolve' | 'refresh'>;
+  quarantine: QuarantineSink;
+  parking: ParkingSink;
+  settings: CurrentsSettings;
+  telemetry: Telemetry;
+  log: Log;
+}
+
+export interface BatchReport {
+  messages: number;
+  events: number;
+  written: { files: number; events: number; bytes: number; names: string[] };
+  /** Events found already written by an earlier delivery of the same messages. */
+  alreadyWritten: number;
+  quarantined: { messages: number; events: number };
+  skippedNotSelected: number;
+  skippedDisabled: number;
+  droppedOversize: number;
+  parked: { events: number; reasons: Record<string, number> };
+  /** Groups that hit a transient failure: the batch is thrown back to be delivered again. */
+  retryableFailures: string[];
+}
+
+/** Thrown after everything else in the batch was delivered, so Service Bus redelivers it. */
+export class RetryableBatchError extends Error {
+  constructor(readonly failures: string[]) {
+    super(`batch must be retried: ${failures.length} group(s) hit transient storage failures: ${failures.slice(0, 5).join(' | ')}`);
+  }
+}
+
+interface Group {
+  integration: Integration;
+  integrationInvalid?: string;
+  schema: EventSchema;
+  queuedHour: Date;
+  partition: number;
+  units: Unit<Record<string, unknown>>[];
+  priorAttempt: boolean;
+}
+
+const approxBytes = (event: unknown) => Buffer.byteLength(JSON.stringify(event));
+const messageBytes = (body: unknown) =>
+  Buffer.isBuffer(body) ? body.length : typeof body === 'string' ? Buffer.byteLength(body) : approxBytes(body);
+
+function emptyReport(messages: number): BatchReport {
+  return {
+    messages,
+    events: 0,
+    written: { files: 0, events: 0, bytes: 0, names: [] },
+    alreadyWritten: 0,
+    quarantined: { messages: 0, events: 0 },
+    skippedNotSelected: 0,
+    skippedDisabled: 0,
+    droppedOversize: 0,
+    parked: { events: 0, reasons: {} },
+    retryableFailures: [],
+  };
+}
+
+/**
+ * One Service Bus batch → Avro files in customers' containers.
+ * Validates every event (bad ones quarantined with message, index, field and reason; the rest flow),
+ * groups by (integration, event type, queued hour, partition), writes each group exactly once, and
+ * parks what a broken destination cannot take. Throws RetryableBatchError only for transient
+ * failures, after every other group was written.
+ */
+export async function processCurrentsBatch(messages: QueueMessage[], deps: CurrentsDeps): Promise<BatchReport> {
+  const report = emptyReport(messages.length);
+  const groups = new Map<string, Group>();
+  const quarantineWrites: Promise<void>[] = [];
+
+  for (const message of messages) {
+    const problems: QuarantineEntry[] = [];
+    const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString() };
+    const parsed = parseBody(message.body);
+    if (!parsed.ok) {
+      problems.push({ ...base, field: parsed.field, reason: parsed.reason, payload: bodyPreview(message.body) });
+    } else {
+      report.events += parsed.events.length;
+      const lookup = await deps.integrations.get(parsed.integrationId);
+      if (lookup.kind === 'missing') {
+        problems.push({ ...base, integrationId: parsed.integrationId, field: 'integrationId', reason: `unknown integration id ${parsed.integrationId}`, payload: parsed.events });
+        report.quarantined.events += parsed.events.length;
+      } else {
+        const integration = lookup.kind === 'found' ? lookup.integration : undefined;
+        const invalid = lookup.kind === 'invalid' ? lookup.error.message : undefined;
+        collectEvents(message, parsed.integrationId, parsed.events, integration, invalid, deps, report, groups, problems);
+      }
+    }
+    if (problems.length > 0) {
+      report.quarantined.messages += 1;
+      const at = { day: hourLabel(queuedTimeOf(message)).slice(0, 10), partition: partitionOf(message.sequenceNumber), offset: offsetOf(message.sequenceNumber) };
+      quarantineWrites.push(deps.quarantine.record(problems, at).then(() => undefined));
+    }
+  }
+
+  await mapLimit([...groups.values()], deps.settings.DESTINATION_CONCURRENCY, (group) => deliverGroup(group, deps, report));
+  // Quarantine failures (our own storage) are transient by nature: retry the batch.
+  const quarantined = await Promise.allSettled(quarantineWrites);
+  for (const q of quarantined) if (q.status === 'rejected') report.retryableFailures.push(`quarantine: ${describeError(q.reason)}`);
+
+  publish(report, deps.telemetry);
+  if (report.retryableFailures.length > 0) throw new RetryableBatchError(report.retryableFailures);
+  return report;
+}
+
+function collectEvents(
+  message: QueueMessage,
+  integrationId: string,
+  events: unknown[],
+  integration: Integration | undefined,
+  integrationInvalid: string | undefined,
+  deps: CurrentsDeps,
+  report: BatchReport,
+  groups: Map<string, Group>,
+  problems: QuarantineEntry[],
+): void {
+  const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId };
+  const version = integration?.currentsVersion ?? deps.settings.CURRENTS_VERSION;
+  const selected = integration ? selectedEventTypes(integration, deps.catalog, version) : undefined;
+  const checkSize = messageBytes(message.body) > deps.settings.MAX_EVENT_BYTES;
+  const queuedHour = startOfHour(queuedTimeOf(message));
+  const partition = partitionOf(message.sequenceNumber);
+  const offset = offsetOf(message.sequenceNumber);
+
+  events.forEach((event, eventIndex) => {
+    const quarantine = (field: string, reason: string, eventType?: string) => {
+      const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
+      problems.push({ ...base, eventIndex, eventId, eventType, field, reason, payload: event });
+      report.quarantined.events += 1;
+    };
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) return quarantine('events[]', 'event must be a JSON object');
+    const eventType = (event as { event_type?: unknown }).event_type;
+    if (typeof eventType !== 'string') return quarantine('event_type', 'event_type must be a string naming a Currents event type');
+    const schema = deps.catalog.get(eventType);
+    if (!schema || schema.since > version) return quarantine('event_type', `unknown event type "${eventType}" for Currents version ${version}`, eventType);
+    if (integration?.status === 'disabled') return void (report.skippedDisabled += 1);
+    if (selected && !selected.has(eventType)) return void (report.skippedNotSelected += 1);
+    if (checkSize && approxBytes(event) > deps.settings.MAX_EVENT_BYTES) {
+      report.droppedOversize += 1;
+      report.quarantined.events -= 1; // counted as dropped, reported through quarantine
+      return quarantine('event', `event is larger than ${deps.settings.MAX_EVENT_BYTES} bytes: dropped (Braze drops events over 900 KB)`, eventType);
+    }
+    const checked = toRecord(event as Record<string, unknown>, schema);
+    if (!checked.ok) return quarantine(checked.field, checked.reason, eventType);
+
+    const key = `${integrationId}|${eventType}|${queuedHour.getTime()}|${partition}`;
+    let group = groups.get(key);
+    if (!group) {
+      const owner = integration ?? placeholderIntegration(integrationId);
+      group = { integration: owner, integrationInvalid, schema, queuedHour, partition, units: [], priorAttempt: false };
+      groups.set(key, group);
+    }
+    group.priorAttempt ||= message.deliveryCount > 1;
+    const last = group.units[group.units.length - 1];
+    if (last && last.offset === offset) last.items.push(checked.record);
+    else group.units.push({ offset, items: [checked.record] });
+  });
+}
+
+/** Events of an integration whose settings are invalid still need an owner to be parked under. */
+function placeholderIntegration(id: string): Integration {
+  return { id, name: id, contactEmail: 'unknown@invalid', connectionStringSecret: 'unknown', container: 'unknown', prefix: 'currents', eventTypes: ['*'], codec: 'null', transformations: [], status: 'active' };
+}
+
+async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+  const events = group.units.reduce((n, u) => n + u.items.length, 0);
+  const label = `${group.integration.id}/${group.schema.eventType}/${hourLabel(group.queuedHour)}`;
+  if (group.integrationInvalid) return park(group, `integration settings invalid: ${group.integrationInvalid}`, deps, report);
+  try {
+    await writeGroup(group, deps, report);
+  } catch (err) {
+    const failure = failureOf(err);
+    if (failure === 'transient') {
+      deps.log.warn(`transient failure writing ${events} events for ${label}: ${describeError(err)}`);
+      report.retryableFailures.push(`${label}: ${describeError(err)}`);
+      return;
+    }
+    await park(group, `${failure}: ${describeError(err)}`, deps, report);
+  }
+}
+
+function failureOf(err: unknown): string {
+  if (err instanceof UnprovableConflictError) return 'name-conflict';
+  if (err instanceof SecretNotFoundError) return 'secret-missing';
+  if (err instanceof StorageWriteError) return err.failure;
+  return classifyStorageError(err);
+}
+
+async function writeGroup(group: Group, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+  const { integration, schema, settings } = { integration: group.integration, schema: group.schema, settings: deps.settings };
+  const parts = {
+    prefix: integration.prefix,
+    cluster: integration.cluster ?? settings.CURRENTS_CLUSTER,
+    environment: integration.environment ?? settings.CURRENTS_ENVIRONMENT,
+    version: integration.currentsVersion ?? settings.CURRENTS_VERSION,
+    integrationId: integration.id,
+    eventType: schema.eventType,
+    queuedHour: group.queuedHour,
+    partition: group.partition,
+  };
+  const nameFor = (offset: bigint) => currentsBlobName({ ...parts, offset });
+  const sample = nameFor(0n);
+  const dirPrefix = sample.slice(0, sample.lastIndexOf('/') + 1);
+  const series = `${connectorName(parts.cluster, integration.id)}+${group.partition}+`;
+  const transformations = integration.transformations.filter((t) => schema.fields.some((f) => f.name === t.field));
+
+  const attempt = async (destination: { container: import('@azure/storage-blob').ContainerClient }) =>
+    writeCovered({
+      container: destination.container,
+      units: group.units,
+      maxItemsPerFile: settings.MAX_EVENTS_PER_FILE,
+      nameFor,
+      encode: (name, records) => ({
+        body: encodeContainerFile({
+          schemaJson: schema.schemaJson,
+          type: schema.type,
+          codec: integration.codec,
+          syncMarker: syncMarkerFor(name),
+          records: transformations.length ? records.map((r) => transformRecord(r, transformations)) : records,
+        }).bytes,
+        contentType: 'avro/binary',
+      }),
+      priorAttempt: group.priorAttempt ? { dirPrefix, isSameSeries: (n) => n.slice(dirPrefix.length).startsWith(series) } : undefined,
+    });
+
+  let destination = await deps.destinations.resolve(integration);
+  let result;
+  try {
+    result = await attempt(destination);
+  } catch (err) {
+    if (failureOf(err) !== 'auth') throw err;
+    // A rotated connection string: re-read the secret once before the failure counts.
+    const refreshed = await deps.destinations.refresh(integration, destination.secretVersion);
+    if (refreshed.secretVersion === destination.secretVersion) throw err;
+    deps.log.info(`integration ${integration.id}: connection string rotated to version ${refreshed.secretVersion}; retrying`);
+    destination = refreshed;
+    result = await attempt(destination);
+  }
+  for (const f of result.files) {
+    report.written.files += 1;
+    report.written.events += f.items;
+    report.written.bytes += f.bytes;
+    report.written.names.push(f.name);
+  }
+  report.alreadyWritten += result.alreadyPresentItems;
+}
+
+async function park(group: Group, reason: string, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+  const category = reason.slice(0, reason.indexOf(':'));
+  try {
+    const units: Unit<ParkedEvent>[] = group.units.map((u) => ({ offset: u.offset, items: u.items.map((record) => ({ event_type: group.schema.eventType, record })) }));
+    const parked = await deps.parking.park({
+      integrationId: group.integration.id,
+      eventType: group.schema.eventType,
+      queuedHour: group.queuedHour,
+      partition: group.partition,
+      units,
+      reason,
+      priorAttempt: group.priorAttempt,
+    });
+    report.parked.events += parked.events;
+    report.parked.reasons[category] = (report.parked.reasons[category] ?? 0) + parked.events;
+    deps.log.warn(`integration ${group.integration.id}: parked ${parked.events} ${group.schema.eventType} events (${reason})`);
+    deps.telemetry.event('CurrentsEventsParked', { integrationId: group.integration.id, eventType: group.schema.eventType, reason: category, events: String(parked.events) });
+  } catch (err) {
+    report.retryableFailures.push(`parking ${group.integration.id}/${group.schema.eventType}: ${describeError(err)}`);
+  }
+}
+
+function describeError(err: unknown): string {
+  const code = storageErrorCode(err);
+  const status = (err as { statusCode?: number })?.statusCode;
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return redactSecrets([status, code, message].filter((x) => x !== undefined).join(' '));
+}
+
+function bodyPreview(body: unknown): unknown {
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return body;
+}
+
+function publish(report: BatchReport, telemetry: Telemetry): void {
+  telemetry.count('currents.messages', report.messages);
+  telemetry.count('currents.events.received', report.events);
+  telemetry.count('currents.files.written', report.written.files);
+  telemetry.count('currents.events.written', report.written.events);
+  telemetry.count('currents.bytes.written', report.written.bytes);
+  telemetry.count('currents.events.already_written', report.alreadyWritten);
+  telemetry.count('currents.events.quarantined', report.quarantined.events);
+  telemetry.count('currents.events.skipped_not_selected', report.skippedNotSelected);
+  telemetry.count('currents.events.skipped_disabled', report.skippedDisabled);
+  telemetry.count('currents.events.dropped_oversize', report.droppedOversize);
+  telemetry.count('currents.events.parked', report.parked.events);
+}

@@ -1,0 +1,151 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { classifyStorageError } from './errors';
+
+/**
+ * Exactly-once files without overwrites.
+ *
+ * A file is written create-only and carries, in its metadata, the offsets (Service Bus sequence
+ * numbers) of the messages whose events it holds. A message's events for one file series are fixed by
+ * the message itself, so "this blob covers offset N" proves those events are delivered. When a create
+ * meets an existing blob (409), we read its coverage and write only the messages it does not cover —
+ * a 409 is never assumed to mean "done". When any message was delivered before, we first read the
+ * coverage of the series' existing files, so a batch recomposed on redelivery writes no duplicates.
+ */
+export interface Unit<T> {
+  offset: bigint;
+  items: T[];
+}
+
+export interface WrittenFile {
+  name: string;
+  bytes: number;
+  items: number;
+  offsets: bigint[];
+}
+
+export interface CoveredWriteResult {
+  files: WrittenFile[];
+  /** Units found already written by an earlier attempt (redelivery): not written again. */
+  alreadyPresentUnits: number;
+  alreadyPresentItems: number;
+}
+
+export interface CoveredWriteRequest<T> {
+  container: ContainerClient;
+  /** Sorted by offset, offsets unique. */
+  units: Unit<T>[];
+  nameFor(firstOffset: bigint): string;
+  encode(name: string, items: T[]): { body: Buffer; contentType: string };
+  maxItemsPerFile: number;
+  /** Set when a message may have been processed before: existing files of the series are read first. */
+  priorAttempt?: { dirPrefix: string; isSameSeries(blobName: string): boolean };
+  signal?: AbortSignal;
+}
+
+export const COVERAGE_KEY = 'currentsoffsets';
+/** Blob metadata is limited to 8 KiB in all; keep one value well inside it. */
+const MAX_COVERAGE_CHARS = 3500;
+
+export class UnprovableConflictError extends Error {
+  constructor(readonly blobName: string) {
+    super(`blob ${blobName} already exists and its metadata does not prove which events it holds; events kept, not overwritten`);
+  }
+}
+
+export function encodeOffsets(offsets: bigint[]): string {
+  const sorted = [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const parts: string[] = [];
+  let start = sorted[0];
+  let prev = sorted[0];
+  for (let i = 1; i <= sorted.length; i++) {
+    const cur = sorted[i];
+    if (cur !== undefined && cur === prev + 1n) {
+      prev = cur;
+      continue;
+    }
+    parts.push(start === prev ? `${start}` : `${start}-${prev}`);
+    start = cur;
+    prev = cur;
+  }
+  return parts.join(',');
+}
+
+export function decodeOffsets(text: string | undefined): Set<bigint> | undefined {
+  if (!text || !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) return undefined;
+  const out = new Set<bigint>();
+  for (const part of text.split(',')) {
+    const [a, b] = part.split('-').map((x) => BigInt(x));
+    for (let o = a; o <= (b ?? a); o++) out.add(o);
+  }
+  return out;
+}
+
+/** Greedy, deterministic split into files: by item count and by coverage-metadata size. */
+export function chunkUnits<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
+  const chunks: Unit<T>[][] = [];
+  let current: Unit<T>[] = [];
+  let items = 0;
+  for (const unit of units) {
+    const tooMany = items + unit.items.length > maxItems;
+    const tooWide = encodeOffsets([...current, unit].map((u) => u.offset)).length > MAX_COVERAGE_CHARS;
+    if (current.length > 0 && (tooMany || tooWide)) {
+      chunks.push(current);
+      current = [];
+      items = 0;
+    }
+    current.push(unit);
+    items += unit.items.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+async function existingCoverage(container: ContainerClient, prior: NonNullable<CoveredWriteRequest<unknown>['priorAttempt']>): Promise<Set<bigint>> {
+  const covered = new Set<bigint>();
+  for await (const blob of container.listBlobsFlat({ prefix: prior.dirPrefix, includeMetadata: true })) {
+    if (!prior.isSameSeries(blob.name)) continue;
+    for (const o of decodeOffsets(blob.metadata?.[COVERAGE_KEY]) ?? []) covered.add(o);
+  }
+  return covered;
+}
+
+export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<CoveredWriteResult> {
+  const result: CoveredWriteResult = { files: [], alreadyPresentUnits: 0, alreadyPresentItems: 0 };
+  let units = req.units;
+  const skip = (dropped: Unit<T>[]) => {
+    result.alreadyPresentUnits += dropped.length;
+    result.alreadyPresentItems += dropped.reduce((n, u) => n + u.items.length, 0);
+  };
+  if (req.priorAttempt) {
+    const covered = await existingCoverage(req.container, req.priorAttempt);
+    skip(units.filter((u) => covered.has(u.offset)));
+    units = units.filter((u) => !covered.has(u.offset));
+  }
+  for (const chunk of chunkUnits(units, req.maxItemsPerFile)) {
+    let pending = chunk;
+    while (pending.length > 0) {
+      const name = req.nameFor(pending[0].offset);
+      const offsets = pending.map((u) => u.offset);
+      const items = pending.flatMap((u) => u.items);
+      const { body, contentType } = req.encode(name, items);
+      try {
+        await req.container.getBlockBlobClient(name).upload(body, body.length, {
+          conditions: { ifNoneMatch: '*' },
+          metadata: { [COVERAGE_KEY]: encodeOffsets(offsets), currentsitems: String(items.length) },
+          blobHTTPHeaders: { blobContentType: contentType },
+          abortSignal: req.signal,
+        });
+        result.files.push({ name, bytes: body.length, items: items.length, offsets });
+        pending = [];
+      } catch (err) {
+        if (classifyStorageError(err) !== 'conflict') throw err;
+        const props = await req.container.getBlockBlobClient(name).getProperties({ abortSignal: req.signal });
+        const covered = decodeOffsets(props.metadata?.[COVERAGE_KEY]);
+        if (!covered || !covered.has(pending[0].offset)) throw new UnprovableConflictError(name);
+        skip(pending.filter((u) => covered.has(u.offset)));
+        pending = pending.filter((u) => !covered.has(u.offset));
+      }
+    }
+  }
+  return result;
+}

@@ -1,0 +1,52 @@
+import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { StorageWriteError } from './errors';
+
+/** What the destinations need from the secret cache (see shared/secrets/cachedSecrets.ts). */
+export interface SecretReader {
+  get(name: string): Promise<{ value: string; version: string }>;
+  refresh(name: string, staleVersion?: string): Promise<{ value: string; version: string }>;
+}
+
+export interface Destination {
+  container: ContainerClient;
+  /** Version of the connection-string secret this client was built from. */
+  secretVersion: string;
+}
+
+/**
+ * A customer's container, reached with the connection string from the secret store.
+ * Clients are cached per secret version: a rotated secret gets a new client, an unchanged one reuses its connections.
+ */
+export class Destinations {
+  private readonly clients = new Map<string, BlobServiceClient>();
+
+  constructor(
+    private readonly secrets: SecretReader,
+    private readonly options: StoragePipelineOptions,
+  ) {}
+
+  async resolve(target: { connectionStringSecret: string; container: string }): Promise<Destination> {
+    return this.toDestination(target, await this.secrets.get(target.connectionStringSecret));
+  }
+
+  /** After an authentication failure: re-read the secret (shared with concurrent callers). */
+  async refresh(target: { connectionStringSecret: string; container: string }, staleVersion: string): Promise<Destination> {
+    return this.toDestination(target, await this.secrets.refresh(target.connectionStringSecret, staleVersion));
+  }
+
+  private toDestination(target: { connectionStringSecret: string; container: string }, secret: { value: string; version: string }): Destination {
+    const key = `${target.connectionStringSecret}@${secret.version}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      try {
+        client = BlobServiceClient.fromConnectionString(secret.value, this.options);
+      } catch {
+        // The SDK's message may quote the string: never pass it on.
+        throw new StorageWriteError('auth', `secret ${target.connectionStringSecret} (version ${secret.version}) is not a valid storage connection string`, 'InvalidConnectionString');
+      }
+      for (const old of this.clients.keys()) if (old.startsWith(`${target.connectionStringSecret}@`)) this.clients.delete(old);
+      this.clients.set(key, client);
+    }
+    return { container: client.getContainerClient(target.container), secretVersion: secret.version };
+  }
+}
