@@ -16,6 +16,7 @@ const HELP = `currents-blob local run: the whole app on this machine (embedded A
 
 Options:
   --events N                 one-shot mode: send N events, exit when all are written
+  --drain                    send nothing: process what the queue holds (e.g. after a crash), then exit
   --rate N                   streaming mode: events per second to produce (default 2000)
   --events-per-message N     events in one Service Bus message (default 50)
   --batch-size N             messages per function invocation (default 100, like maxMessageBatchSize)
@@ -24,6 +25,10 @@ Options:
   --destination-connection-string S
                              write to this storage account instead of the embedded Azurite
                              (also LOCAL_DESTINATION_CONNECTION_STRING)
+  --storage-connection-string S
+                             use this storage for the app's own data (and, by default, the files)
+                             instead of starting the embedded Azurite
+  --lock-seconds N           peek-lock duration of the local queue (default 60)
   --data-dir DIR             where Azurite data, the queue and secrets live (default .local)
   --reset                    delete the data dir first
   --in-memory                keep Azurite's data in memory (nothing left on disk but the queue)
@@ -38,6 +43,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       events: { type: 'string' },
+      drain: { type: 'boolean', default: false },
+      'storage-connection-string': { type: 'string' },
+      'lock-seconds': { type: 'string', default: '60' },
       rate: { type: 'string', default: '2000' },
       'events-per-message': { type: 'string', default: '50' },
       'batch-size': { type: 'string', default: '100' },
@@ -56,7 +64,10 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive whole number (got ${v})`);
     return n;
   };
-  const oneShot = values.events !== undefined ? num('events', values.events) : undefined;
+  const drain = values.drain;
+  if (drain && values.events !== undefined) throw new Error('--drain and --events exclude each other');
+  const oneShot = values.events !== undefined ? num('events', values.events) : drain ? 0 : undefined;
+  const lockSeconds = num('lock-seconds', values['lock-seconds']);
   const rate = num('rate', values.rate);
   const perMessage = num('events-per-message', values['events-per-message']);
   const batchSize = num('batch-size', values['batch-size']);
@@ -68,7 +79,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const stack = await startLocalStack({
     dataDir,
+    storageConnectionString: values['storage-connection-string'],
     destinationConnectionString: values['destination-connection-string'] ?? process.env.LOCAL_DESTINATION_CONNECTION_STRING,
+    lockDurationMs: lockSeconds * 1000,
     codec: values.codec,
     inMemoryAzurite: values['in-memory'],
   });
@@ -90,11 +103,15 @@ async function main(): Promise<void> {
       `  files:  ${containerUrl}/${stack.demoIntegration.prefix}/…\n` +
       `  data:   ${dataDir} (Azurite, queue, secrets.json, app.log)\n` +
       (leftOver.active + leftOver.locked + leftOver.scheduled > 0 ? `  resuming: ${fmt(leftOver.active + leftOver.locked + leftOver.scheduled)} messages left in the queue by an earlier run\n` : '') +
-      (oneShot ? `  one-shot: ${fmt(oneShot)} events\n` : `  streaming ${fmt(rate)} events/s — Ctrl-C to stop\n`),
+      (drain ? '  draining the queue\n' : oneShot ? `  one-shot: ${fmt(oneShot)} events\n` : `  streaming ${fmt(rate)} events/s — Ctrl-C to stop\n`),
   );
 
   const written = () => stack.telemetry.totals.get('currents.events.written') ?? 0;
-  const handler = (bodies: unknown[], context: Parameters<typeof currentsEvents>[1]) => currentsEvents(bodies, context, stack.app);
+  let firstBatchAt = 0;
+  const handler = (bodies: unknown[], context: Parameters<typeof currentsEvents>[1]) => {
+    firstBatchAt ||= Date.now();
+    return currentsEvents(bodies, context, stack.app);
+  };
   const consumers = Array.from({ length: concurrency }, async () => {
     while (!stop.signal.aborted) {
       await consumeOnce(stack.queue, handler, { maxMessages: batchSize, maxWaitMs: 500, functionName: 'currentsEvents', signal: stop.signal, logHandler }, stats);
@@ -103,8 +120,11 @@ async function main(): Promise<void> {
 
   // Producer: one-shot sends everything up front in chunks; streaming keeps a steady rate.
   const producing = (async () => {
-    if (oneShot) {
-      for (let left = oneShot; left > 0; left -= 10_000) producer.send(Math.min(left, 10_000));
+    if (oneShot !== undefined) {
+      for (let left = oneShot; left > 0; left -= 5_000) {
+        producer.send(Math.min(left, 5_000));
+        await new Promise((r) => setImmediate(r)); // let the consumers start while we produce
+      }
       return;
     }
     while (!stop.signal.aborted) {
@@ -134,7 +154,7 @@ async function main(): Promise<void> {
   const finished = new Promise<void>((resolveDone) => {
     const check = setInterval(() => {
       const c = stack.queue.counts();
-      if (oneShot && producer.sent >= oneShot && c.active + c.locked + c.scheduled === 0) {
+      if (oneShot !== undefined && producer.sent >= oneShot && c.active + c.locked + c.scheduled === 0) {
         clearInterval(check);
         resolveDone();
       }
@@ -149,7 +169,8 @@ async function main(): Promise<void> {
   clearInterval(progress);
   await Promise.all([...consumers, producing]);
 
-  const seconds = (Date.now() - started) / 1000;
+  const endedAt = Date.now();
+  const seconds = (endedAt - started) / 1000;
   const prefix = `${stack.demoIntegration.prefix}/`;
   let files = 0;
   let bytes = 0;
@@ -165,7 +186,7 @@ async function main(): Promise<void> {
   const t = stack.telemetry.totals;
   const c = stack.queue.counts();
   const summary = {
-    mode: oneShot ? 'one-shot' : 'streaming',
+    mode: drain ? 'drain' : oneShot ? 'one-shot' : 'streaming',
     seconds: Number(seconds.toFixed(2)),
     events: {
       sent: producer.sent,
@@ -177,6 +198,8 @@ async function main(): Promise<void> {
       skippedNotSelected: t.get('currents.events.skipped_not_selected') ?? 0,
     },
     eventsPerSecond: Math.round(written() / seconds),
+    /** From the first batch to the last: the pipeline alone, without start-up and demo-event generation. */
+    pipelineEventsPerSecond: firstBatchAt ? Math.round(written() / ((endedAt - firstBatchAt) / 1000)) : 0,
     thisRun: { files: t.get('currents.files.written') ?? 0, bytes: t.get('currents.bytes.written') ?? 0 },
     container: { url: containerUrl, prefix, files, bytes, eventTypes: types.size, sampleFiles: samples },
     queue: { ...c, abandonedDeliveries: stats.abandoned, lastFailures: stats.failures.slice(-3) },

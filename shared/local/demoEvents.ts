@@ -11,12 +11,16 @@ const TIMEZONES = ['America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'UTC'];
 const COUNTRIES = ['US', 'DE', 'JP', 'BR', 'IN'];
 
 let counter = 0;
-const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const salt = randomBytes(4).readUInt32BE(0);
+/** Cheap, varied 24-hex ids (Braze ids are 24-hex); event ids stay random UUIDs. */
+const hexId = (i: number, field: string) => {
+  const h = (Math.imul(i ^ salt, 2654435761) ^ field.length * 40503) >>> 0;
+  return (h.toString(16).padStart(8, '0') + (i >>> 0).toString(16).padStart(16, '0')).slice(0, 24);
+};
 
 function stringValue(name: string, i: number): string {
   if (name === 'id' || name.endsWith('dispatch_id') || name === 'send_id') return randomUUID();
-  if (name === 'user_id' || name.endsWith('_api_id') || name === 'app_group_id' || name === 'campaign_id' || name === 'canvas_id') return hex(12);
-  if (name.endsWith('_id')) return hex(12);
+  if (name.endsWith('_id')) return hexId(i, name);
   if (name.includes('email')) return `user${i}@example.com`;
   if (name === 'platform') return PLATFORMS[i % PLATFORMS.length];
   if (name === 'timezone') return TIMEZONES[i % TIMEZONES.length];
@@ -47,7 +51,7 @@ function primitiveValue(type: string, name: string, i: number, nowMs: number): u
     case 'boolean':
       return i % 2 === 0;
     case 'bytes':
-      return Buffer.from(hex(4), 'hex');
+      return Buffer.from([i & 255, (i >> 8) & 255]);
     default:
       return null;
   }

@@ -19,7 +19,9 @@ export const DEMO_CONTAINER = 'currents-demo';
 
 export interface LocalStackOptions {
   dataDir: string;
-  /** Customer storage to write to; defaults to the embedded Azurite. */
+  /** The app's own storage; when set, no Azurite is started here (e.g. one that outlives a killed run). */
+  storageConnectionString?: string;
+  /** Customer storage to write to; defaults to the app's storage. */
   destinationConnectionString?: string;
   codec?: 'null' | 'deflate';
   inMemoryAzurite?: boolean;
@@ -28,7 +30,8 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  azurite: RunningAzurite;
+  /** The embedded Azurite, when one was started. */
+  azurite?: RunningAzurite;
   settings: Settings;
   app: CurrentsApp;
   telemetry: CountingTelemetry;
@@ -41,12 +44,15 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
-  const azurite = await startAzurite(options.inMemoryAzurite ? {} : { location: join(dataDir, 'azurite') });
-  const destinationConnectionString = options.destinationConnectionString ?? azurite.connectionString;
+  const azurite = options.storageConnectionString
+    ? undefined
+    : await startAzurite(options.inMemoryAzurite ? {} : { location: join(dataDir, 'azurite') });
+  const storageConnectionString = options.storageConnectionString ?? azurite!.connectionString;
+  const destinationConnectionString = options.destinationConnectionString ?? storageConnectionString;
   const secretsFile = join(dataDir, 'secrets.json');
   writeFileSync(secretsFile, JSON.stringify({ [DEMO_SECRET]: destinationConnectionString }, null, 2), { mode: 0o600 });
 
-  const settings = loadSettings({ ...process.env, APP_STORAGE_CONNECTION_STRING: azurite.connectionString, LOCAL_SECRETS_FILE: secretsFile, KEY_VAULT_URL: '' });
+  const settings = loadSettings({ ...process.env, APP_STORAGE_CONNECTION_STRING: storageConnectionString, LOCAL_SECRETS_FILE: secretsFile, KEY_VAULT_URL: '' });
   const telemetry = new CountingTelemetry();
   const app = createCurrentsApp(settings, { telemetry });
   await app.ready();
@@ -80,7 +86,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     demoIntegration,
     close: async () => {
       queue.close();
-      await azurite.close();
+      await azurite?.close();
     },
   };
 }
