@@ -36,7 +36,10 @@ export function createCurrentsApp(settings: Settings, options: { telemetry?: Tel
   const quarantineContainer = service.getContainerClient(settings.QUARANTINE_CONTAINER);
   const parkedContainer = service.getContainerClient(settings.PARKED_CONTAINER);
   const registry = new BlobIntegrationRegistry(registryContainer, { ttlMs: settings.REGISTRY_CACHE_TTL_SECONDS * 1000 });
-  const secrets = new CachedSecrets(options.secretSource ?? secretSourceFor(settings), { ttlMs: settings.SECRET_CACHE_TTL_SECONDS * 1000 });
+  const secrets = new CachedSecrets(options.secretSource ?? secretSourceFor(settings), {
+    ttlMs: settings.SECRET_CACHE_TTL_SECONDS * 1000,
+    minRefreshIntervalMs: settings.SECRET_MIN_REFRESH_SECONDS * 1000,
+  });
   const destinations = new Destinations(secrets, storageOptions(settings));
   const quarantine = new BlobQuarantine(quarantineContainer);
   const parking = new BlobParking(parkedContainer);

@@ -14,6 +14,7 @@ const settingsSchema = z
     KEY_VAULT_URL: z.string().url().optional(),
     LOCAL_SECRETS_FILE: z.string().min(1).optional(),
     SECRET_CACHE_TTL_SECONDS: positiveInt(300),
+    SECRET_MIN_REFRESH_SECONDS: z.coerce.number().int().min(0).default(30),
     REGISTRY_CACHE_TTL_SECONDS: positiveInt(30),
     CURRENTS_CLUSTER: z.string().regex(/^[a-z0-9-]{1,40}$/).default('prod-01'),
     CURRENTS_ENVIRONMENT: z.string().regex(/^[a-z0-9-]{1,40}$/).default('us-01'),

@@ -194,6 +194,8 @@ function placeholderIntegration(id: string): Integration {
 }
 
 async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+  // Batches usually arrive in sequence order, but a redelivered mix need not: files want sorted offsets.
+  group.units.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   const events = group.units.reduce((n, u) => n + u.items.length, 0);
   const label = `${group.integration.id}/${group.schema.eventType}/${hourLabel(group.queuedHour)}`;
   if (group.integrationInvalid) return park(group, `integration settings invalid: ${group.integrationInvalid}`, deps, report);

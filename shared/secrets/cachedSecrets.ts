@@ -3,6 +3,11 @@ import { SecretNotFoundError, type SecretSource, type SecretValue } from "./secr
 export interface CachedSecretsOptions {
   /** How long a read value is served without asking the source again. */
   ttlMs: number;
+  /**
+   * refresh() re-reads at most this often per secret: a customer whose key stays wrong must not
+   * cost a Key Vault read per batch (Key Vault throttles per vault, shared by all customers).
+   */
+  minRefreshIntervalMs?: number;
   /** Clock injection for tests. */
   now?: () => number;
 }
@@ -28,6 +33,7 @@ interface Entry {
  */
 export class CachedSecrets {
   private readonly ttlMs: number;
+  private readonly minRefreshIntervalMs: number;
   private readonly now: () => number;
   private readonly cache = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<SecretValue>>();
@@ -40,6 +46,7 @@ export class CachedSecrets {
   ) {
     if (!Number.isFinite(options.ttlMs) || options.ttlMs < 0) throw new RangeError("ttlMs must be a finite number >= 0");
     this.ttlMs = options.ttlMs;
+    this.minRefreshIntervalMs = options.minRefreshIntervalMs ?? 0;
     this.now = options.now ?? Date.now;
   }
 
@@ -70,12 +77,12 @@ export class CachedSecrets {
    * already knows that value is bad.
    */
   async refresh(name: string, staleVersion?: string): Promise<SecretValue> {
-    if (staleVersion !== undefined) {
-      const entry = this.cache.get(name);
-      if (entry && entry.secret.version !== staleVersion) {
-        this.hits++;
-        return entry.secret;
-      }
+    const entry = this.cache.get(name);
+    const alreadyNewer = entry !== undefined && staleVersion !== undefined && entry.secret.version !== staleVersion;
+    const justRead = entry !== undefined && this.now() - entry.fetchedAt < this.minRefreshIntervalMs;
+    if (entry && (alreadyNewer || justRead)) {
+      this.hits++;
+      return entry.secret;
     }
     return this.readShared(name);
   }

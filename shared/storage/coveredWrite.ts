@@ -80,19 +80,38 @@ export function decodeOffsets(text: string | undefined): Set<bigint> | undefined
   return out;
 }
 
-/** Greedy, deterministic split into files: by item count and by coverage-metadata size. */
+/**
+ * Greedy, deterministic split into files: by item count and by coverage-metadata size.
+ * The coverage text length is tracked incrementally (units are sorted), so this stays linear.
+ */
 export function chunkUnits<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
   const chunks: Unit<T>[][] = [];
   let current: Unit<T>[] = [];
   let items = 0;
+  let chars = 0;
+  let rangeStart = 0n;
+  let rangeEnd = -1n;
+  const rangeChars = (a: bigint, b: bigint) => (a === b ? `${a}` : `${a}-${b}`).length;
   for (const unit of units) {
-    const tooMany = items + unit.items.length > maxItems;
-    const tooWide = encodeOffsets([...current, unit].map((u) => u.offset)).length > MAX_COVERAGE_CHARS;
-    if (current.length > 0 && (tooMany || tooWide)) {
+    const extends_ = current.length > 0 && unit.offset === rangeEnd + 1n;
+    const nextChars = current.length === 0 ? rangeChars(unit.offset, unit.offset)
+      : extends_ ? chars - rangeChars(rangeStart, rangeEnd) + rangeChars(rangeStart, unit.offset)
+      : chars + 1 + rangeChars(unit.offset, unit.offset);
+    if (current.length > 0 && (items + unit.items.length > maxItems || nextChars > MAX_COVERAGE_CHARS)) {
       chunks.push(current);
       current = [];
       items = 0;
     }
+    if (current.length === 0) {
+      chars = rangeChars(unit.offset, unit.offset);
+      rangeStart = unit.offset;
+    } else if (extends_) {
+      chars = nextChars;
+    } else {
+      chars = nextChars;
+      rangeStart = unit.offset;
+    }
+    rangeEnd = unit.offset;
     current.push(unit);
     items += unit.items.length;
   }

@@ -103,6 +103,20 @@ describe("CachedSecrets over KeyVaultSecretSource (real SecretClient, local HTTP
     assert.equal(server.requestCount("stampede-2"), 2);
   });
 
+  it("refresh re-reads at most once per minRefreshIntervalMs (a key that stays wrong costs no read per batch)", async () => {
+    server.setSecret("min-refresh", "wrong-key");
+    const clock = fakeClock();
+    const cache = new CachedSecrets(source, { ttlMs: TTL, minRefreshIntervalMs: 30_000, now: clock.now });
+    const first = await cache.get("min-refresh");
+    const before = server.requestCount("min-refresh");
+    for (let i = 0; i < 10; i++) await cache.refresh("min-refresh", first.version);
+    assert.equal(server.requestCount("min-refresh"), before, "no reads within the interval");
+    const fixed = server.setSecret("min-refresh", "right-key");
+    clock.advance(30_000);
+    assert.equal((await cache.refresh("min-refresh", first.version)).version, fixed);
+    assert.equal(server.requestCount("min-refresh"), before + 1);
+  });
+
   it("503 on re-read with a stale cached value: get serves the stale value, refresh throws, failure not cached", async () => {
     const secret = connString("STALE-KEY-abc123==");
     const v1 = server.setSecret("outage", secret);

@@ -35,6 +35,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     LOCAL_SECRETS_FILE: secretsFile,
     STORAGE_MAX_TRIES: '1',
     SECRET_CACHE_TTL_SECONDS: '3600',
+    SECRET_MIN_REFRESH_SECONDS: '0',
     REGISTRY_CACHE_TTL_SECONDS: '1',
     ...env,
   });
