@@ -19,7 +19,7 @@ Options:
   --drain                    send nothing: process what the queue holds (e.g. after a crash), then exit
   --rate N                   streaming mode: events per second to produce (default 2000)
   --events-per-message N     events in one Service Bus message (default 50)
-  --batch-size N             messages per function invocation (default 100, like maxMessageBatchSize)
+  --batch-size N             messages per function invocation (default 500, host.json maxMessageBatchSize)
   --concurrency N            concurrent invocations (default 2, like maxConcurrentCalls)
   --codec null|deflate       Avro codec of the demo integration (default null)
   --destination-connection-string S
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       'lock-seconds': { type: 'string', default: '60' },
       rate: { type: 'string', default: '2000' },
       'events-per-message': { type: 'string', default: '50' },
-      'batch-size': { type: 'string', default: '100' },
+      'batch-size': { type: 'string', default: '500' },
       concurrency: { type: 'string', default: '2' },
       codec: { type: 'string', default: 'null' },
       'destination-connection-string': { type: 'string' },
