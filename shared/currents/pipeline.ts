@@ -10,6 +10,7 @@ import { mapLimit } from '../util/mapLimit';
 import { encodeContainerFile, syncMarkerFor } from './avroFile';
 import { currentsBlobName, connectorName, hourLabel, startOfHour } from './naming';
 import { toRecord, transformRecord } from './eventRecord';
+import { exceedsBytes } from './eventSize';
 import { parseBody, partitionOf, offsetOf, queuedTimeOf, type QueueMessage } from './queueMessage';
 import type { QuarantineEntry, QuarantineSink } from './quarantine';
 import type { ParkedEvent, ParkingSink } from './parking';
@@ -68,9 +69,6 @@ interface Group {
   priorAttempt: boolean;
 }
 
-const approxBytes = (event: unknown) => Buffer.byteLength(JSON.stringify(event));
-const messageBytes = (body: unknown) =>
-  Buffer.isBuffer(body) ? body.length : typeof body === 'string' ? Buffer.byteLength(body) : approxBytes(body);
 
 function emptyReport(messages: number): BatchReport {
   return {
@@ -148,7 +146,6 @@ function collectEvents(
   const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId };
   const version = integration?.currentsVersion ?? deps.settings.CURRENTS_VERSION;
   const selected = integration ? selectedEventTypes(integration, deps.catalog, version) : undefined;
-  const checkSize = messageBytes(message.body) > deps.settings.MAX_EVENT_BYTES;
   const queuedHour = startOfHour(queuedTimeOf(message));
   const partition = partitionOf(message.sequenceNumber);
   const offset = offsetOf(message.sequenceNumber);
@@ -166,7 +163,7 @@ function collectEvents(
     if (!schema || schema.since > version) return quarantine('event_type', `unknown event type "${eventType}" for Currents version ${version}`, eventType);
     if (integration?.status === 'disabled') return void (report.skippedDisabled += 1);
     if (selected && !selected.has(eventType)) return void (report.skippedNotSelected += 1);
-    if (checkSize && approxBytes(event) > deps.settings.MAX_EVENT_BYTES) {
+    if (exceedsBytes(event, deps.settings.MAX_EVENT_BYTES)) {
       report.droppedOversize += 1;
       report.quarantined.events -= 1; // counted as dropped, reported through quarantine
       return quarantine('event', `event is larger than ${deps.settings.MAX_EVENT_BYTES} bytes: dropped (Braze drops events over 900 KB)`, eventType);

@@ -1,0 +1,21 @@
+/**
+ * The 900 KB rule without serialising every event: a cheap upper bound on an event's JSON size
+ * (UTF-8 is at most 3 bytes per UTF-16 unit, JSON escaping at most 6 per control character — we use 6
+ * for every character), and the exact size only for the rare event whose bound exceeds the limit.
+ */
+function upperBound(value: unknown): number {
+  if (typeof value === 'string') return value.length * 6 + 2;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return 24;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + upperBound(v) + 1, 2);
+  if (typeof value === 'object') {
+    let n = 2;
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) n += k.length * 6 + 3 + upperBound(v) + 1;
+    return n;
+  }
+  return 24;
+}
+
+export function exceedsBytes(event: unknown, limit: number): boolean {
+  if (upperBound(event) <= limit) return false;
+  return Buffer.byteLength(JSON.stringify(event)) > limit;
+}
