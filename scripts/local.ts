@@ -35,6 +35,12 @@ Options:
   --help                     this text
 Any app setting (docs/settings.md) can be set in the environment, e.g. MAX_EVENTS_PER_FILE=5000.`;
 
+function withoutQuery(url: string): string {
+  const u = new URL(url);
+  u.search = '';
+  return u.toString();
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
@@ -96,7 +102,8 @@ async function main(): Promise<void> {
   const producer = new DemoProducer(stack.queue, catalog, DEMO_INTEGRATION_ID, perMessage, stack.settings.CURRENTS_VERSION);
   const stats: ConsumerStats = { batches: 0, completed: 0, abandoned: 0, failures: [] };
   const stop = new AbortController();
-  const containerUrl = stack.destination.getContainerClient(DEMO_CONTAINER).url;
+  // With a SAS connection string the client URL carries the token in its query: print the location only.
+  const containerUrl = withoutQuery(stack.destination.getContainerClient(DEMO_CONTAINER).url);
 
   process.stderr.write(
     `currents-blob local run — ${catalog.availableIn(stack.settings.CURRENTS_VERSION).length} event types (Currents v${stack.settings.CURRENTS_VERSION}), demo integration ${DEMO_INTEGRATION_ID}\n` +
@@ -206,7 +213,7 @@ async function main(): Promise<void> {
     logWarnings: warnings,
     log: logFile,
   };
-  console.log(JSON.stringify(summary, null, 2));
+  console.log(redactSecrets(JSON.stringify(summary, null, 2)));
   await stack.close();
 }
 

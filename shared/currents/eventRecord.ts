@@ -17,6 +17,14 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** A lone UTF-16 surrogate cannot be encoded as UTF-8 (String.prototype.isWellFormed is native and fast). */
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return !value.isWellFormed();
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => !k.isWellFormed() || hasLoneSurrogate(v));
+  return false;
+}
+
 function typeName(schema: unknown): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);
 }
@@ -36,6 +44,14 @@ export function toRecord(event: Record<string, unknown>, schema: EventSchema): E
     }
     if (!field.check.isValid(value)) {
       return { ok: false, field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}` };
+    }
+    // avsc writes any JS number as a float32: out of range becomes Infinity without a word.
+    if (field.valueType === 'float' && !Number.isFinite(Math.fround(value as number))) {
+      return { ok: false, field: field.name, reason: `field "${field.name}": expected float, got number ${value} (outside the 32-bit float range)` };
+    }
+    // Avro strings are UTF-8; avsc would write a lone surrogate as invalid UTF-8 (ED A0 80), unreadable by strict readers.
+    if (hasLoneSurrogate(value)) {
+      return { ok: false, field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` };
     }
     record[field.name] = value;
   }

@@ -95,7 +95,7 @@ function emptyReport(messages: number): BatchReport {
 export async function processCurrentsBatch(messages: QueueMessage[], deps: CurrentsDeps): Promise<BatchReport> {
   const report = emptyReport(messages.length);
   const groups = new Map<string, Group>();
-  const quarantineWrites: Promise<void>[] = [];
+  const quarantineJobs: { problems: QuarantineEntry[]; at: { day: string; partition: number; offset: bigint } }[] = [];
 
   for (const message of messages) {
     const problems: QuarantineEntry[] = [];
@@ -118,14 +118,22 @@ export async function processCurrentsBatch(messages: QueueMessage[], deps: Curre
     if (problems.length > 0) {
       report.quarantined.messages += 1;
       const at = { day: hourLabel(queuedTimeOf(message)).slice(0, 10), partition: partitionOf(message.sequenceNumber), offset: offsetOf(message.sequenceNumber) };
-      quarantineWrites.push(deps.quarantine.record(problems, at).then(() => undefined));
+      quarantineJobs.push({ problems, at });
     }
   }
 
-  await mapLimit([...groups.values()], deps.settings.DESTINATION_CONCURRENCY, (group) => deliverGroup(group, deps, report));
-  // Quarantine failures (our own storage) are transient by nature: retry the batch.
-  const quarantined = await Promise.allSettled(quarantineWrites);
-  for (const q of quarantined) if (q.status === 'rejected') report.retryableFailures.push(`quarantine: ${describeError(q.reason)}`);
+  await Promise.all([
+    mapLimit([...groups.values()], deps.settings.DESTINATION_CONCURRENCY, (group) => deliverGroup(group, deps, report)),
+    // Bounded (one blob per bad message), and never a promise left rejected while groups are written.
+    // Quarantine failures (our own storage) are transient by nature: retry the batch.
+    mapLimit(quarantineJobs, deps.settings.DESTINATION_CONCURRENCY, async (job) => {
+      try {
+        await deps.quarantine.record(job.problems, job.at);
+      } catch (err) {
+        report.retryableFailures.push(`quarantine: ${describeError(err)}`);
+      }
+    }),
+  ]);
 
   publish(report, deps.telemetry);
   if (report.retryableFailures.length > 0) throw new RetryableBatchError(report.retryableFailures);

@@ -32,7 +32,8 @@ export function queuedTimeOf(message: QueueMessage): Date {
   const raw = message.applicationProperties[QUEUED_AT_PROPERTY];
   if (raw !== undefined && raw !== null) {
     const time = typeof raw === 'number' ? new Date(raw) : raw instanceof Date ? raw : new Date(String(raw));
-    if (!Number.isNaN(time.getTime())) return time;
+    // Only times that fit the date=YYYY-MM-DD-HH layout; epoch µs/ns sent as ms land in year 50,000+.
+    if (!Number.isNaN(time.getTime()) && time.getTime() >= 0 && time.getUTCFullYear() <= 9999) return time;
   }
   return message.enqueuedTimeUtc;
 }
@@ -45,8 +46,10 @@ export function parseBody(body: unknown): ParsedBody {
   let value = body;
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) value = Buffer.from(value).toString('utf8');
   if (typeof value === 'string') {
+    // RFC 8259 §8.1: a parser may ignore a UTF-8 byte order mark (.NET/PowerShell producers emit one).
+    const text = value.charCodeAt(0) === 0xfeff ? value.slice(1) : value;
     try {
-      value = JSON.parse(value);
+      value = JSON.parse(text);
     } catch (err) {
       return { ok: false, field: 'body', reason: `body is not valid JSON: ${(err as Error).message}` };
     }

@@ -17,8 +17,8 @@ export const blobPrefix = z
   .string()
   .min(1)
   .max(200)
-  .refine((p) => p.split('/').every((seg) => /^[A-Za-z0-9._=-]+$/.test(seg) && seg !== '.' && seg !== '..'), {
-    message: 'must be "/"-separated segments of letters, digits, ".", "_", "=", "-" (no "..", no empty segment)',
+  .refine((p) => p.split('/').every((seg) => /^[A-Za-z0-9._=-]+$/.test(seg) && !seg.endsWith('.')), {
+    message: 'must be "/"-separated segments of letters, digits, ".", "_", "=", "-" (no "..", no empty segment, no segment ending with ".")',
   });
 
 const transformation = z.object({

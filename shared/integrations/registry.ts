@@ -47,7 +47,12 @@ export class BlobIntegrationRegistry implements IntegrationSource {
       throw err;
     }
     try {
-      return { kind: 'found', integration: parseIntegration(JSON.parse(text), currentsCatalog()) };
+      const integration = parseIntegration(JSON.parse(text), currentsCatalog());
+      // A copied or hand-edited document must not route this id's events with another integration's settings.
+      if (integration.id !== id) {
+        return { kind: 'invalid', error: new InvalidIntegrationError(id, [`id: the document stored as ${id}.json has id "${integration.id}"`]) };
+      }
+      return { kind: 'found', integration };
     } catch (err) {
       if (err instanceof InvalidIntegrationError) return { kind: 'invalid', error: err };
       return { kind: 'invalid', error: new InvalidIntegrationError(id, [`document is not valid JSON: ${(err as Error).message}`]) };
