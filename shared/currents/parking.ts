@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { writeCovered, type Unit } from '../storage/coveredWrite';
+import { existingCoverage, writeCovered, type Unit } from '../storage/coveredWrite';
 import { hourLabel, padOffset } from './naming';
 
 /**
@@ -23,12 +23,21 @@ export interface ParkRequest {
   priorAttempt: boolean;
 }
 
+export type ParkedSeries = Pick<ParkRequest, 'integrationId' | 'eventType' | 'queuedHour' | 'partition'>;
+
 export interface ParkingSink {
   park(req: ParkRequest): Promise<{ events: number; files: string[] }>;
+  /** Offsets of the series already parked (by an earlier delivery): they stay parked until resumed, never written besides. */
+  parkedOffsets?(series: ParkedSeries): Promise<Set<bigint>>;
 }
 
 export class BlobParking implements ParkingSink {
   constructor(private readonly container: ContainerClient) {}
+
+  async parkedOffsets(series: ParkedSeries): Promise<Set<bigint>> {
+    const dir = `${series.integrationId}/event_type=${series.eventType}/date=${hourLabel(series.queuedHour)}/`;
+    return existingCoverage(this.container, { dirPrefix: dir, isSameSeries: (n) => n.slice(dir.length).startsWith(`${series.partition}+`) });
+  }
 
   async park(req: ParkRequest): Promise<{ events: number; files: string[] }> {
     const dir = `${req.integrationId}/event_type=${req.eventType}/date=${hourLabel(req.queuedHour)}/`;

@@ -2,7 +2,7 @@ import type { Integration } from '../integrations/integration';
 import type { IntegrationSource } from '../integrations/registry';
 import type { Destinations } from '../storage/destinations';
 import { classifyStorageError, storageErrorCode, StorageWriteError } from '../storage/errors';
-import { writeCovered, UnprovableConflictError, type Unit } from '../storage/coveredWrite';
+import { emptyCoveredWriteResult, writeCovered, UnprovableConflictError, type CoveredWriteResult, type Unit } from '../storage/coveredWrite';
 import type { Log, Telemetry } from '../telemetry/telemetry';
 import { redactSecrets } from '../secrets/redact';
 import { SecretNotFoundError } from '../secrets/secretSource';
@@ -204,8 +204,28 @@ async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchRepor
   const events = group.units.reduce((n, u) => n + u.items.length, 0);
   const label = `${group.integration.id}/${group.schema.eventType}/${hourLabel(group.queuedHour)}`;
   if (group.integrationInvalid) return park(group, `integration settings invalid: ${group.integrationInvalid}`, deps, report);
+  if (group.priorAttempt && deps.parking.parkedOffsets) {
+    // Events an earlier delivery parked stay parked (the resume moves them); writing them now as well
+    // would deliver them twice.
+    let parked: Set<bigint>;
+    try {
+      parked = await deps.parking.parkedOffsets({ integrationId: group.integration.id, eventType: group.schema.eventType, queuedHour: group.queuedHour, partition: group.partition });
+    } catch (err) {
+      report.retryableFailures.push(`reading parked events of ${label}: ${describeError(err)}`);
+      return;
+    }
+    const already = group.units.filter((u) => parked.has(u.offset));
+    if (already.length > 0) {
+      const n = already.reduce((k, u) => k + u.items.length, 0);
+      report.parked.events += n;
+      report.parked.reasons['already-parked'] = (report.parked.reasons['already-parked'] ?? 0) + n;
+      group.units = group.units.filter((u) => !parked.has(u.offset));
+      if (group.units.length === 0) return;
+    }
+  }
+  const progress = emptyCoveredWriteResult();
   try {
-    await writeGroup(group, deps, report);
+    await writeGroup(group, deps, progress);
   } catch (err) {
     const failure = failureOf(err);
     if (failure === 'transient') {
@@ -213,7 +233,18 @@ async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchRepor
       report.retryableFailures.push(`${label}: ${describeError(err)}`);
       return;
     }
-    await park(group, `${failure}: ${describeError(err)}`, deps, report);
+    // Park only what is not already in the customer's container (a group can fail after some of its files).
+    const remaining = group.units.filter((u) => !progress.delivered.has(u.offset));
+    if (remaining.length > 0) await park({ ...group, units: remaining }, `${failure}: ${describeError(err)}`, deps, report);
+  } finally {
+    // Files written before a failure count too (they are delivered; a redelivery finds them already written).
+    for (const f of progress.files) {
+      report.written.files += 1;
+      report.written.events += f.items;
+      report.written.bytes += f.bytes;
+      report.written.names.push(f.name);
+    }
+    report.alreadyWritten += progress.alreadyPresentItems;
   }
 }
 
@@ -224,7 +255,7 @@ function failureOf(err: unknown): string {
   return classifyStorageError(err);
 }
 
-async function writeGroup(group: Group, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+async function writeGroup(group: Group, deps: CurrentsDeps, progress: CoveredWriteResult): Promise<void> {
   const { integration, schema, settings } = { integration: group.integration, schema: group.schema, settings: deps.settings };
   const parts = {
     prefix: integration.prefix,
@@ -259,12 +290,12 @@ async function writeGroup(group: Group, deps: CurrentsDeps, report: BatchReport)
         contentType: 'avro/binary',
       }),
       priorAttempt: group.priorAttempt ? { dirPrefix, isSameSeries: (n) => n.slice(dirPrefix.length).startsWith(series) } : undefined,
+      progress,
     });
 
   let destination = await deps.destinations.resolve(integration);
-  let result;
   try {
-    result = await attempt(destination);
+    await attempt(destination);
   } catch (err) {
     if (failureOf(err) !== 'auth') throw err;
     // A rotated connection string: re-read the secret once before the failure counts.
@@ -272,15 +303,9 @@ async function writeGroup(group: Group, deps: CurrentsDeps, report: BatchReport)
     if (refreshed.secretVersion === destination.secretVersion) throw err;
     deps.log.info(`integration ${integration.id}: connection string rotated to version ${refreshed.secretVersion}; retrying`);
     destination = refreshed;
-    result = await attempt(destination);
+    // The same progress: units the first attempt delivered are found again (409 + coverage) or skipped.
+    await attempt(destination);
   }
-  for (const f of result.files) {
-    report.written.files += 1;
-    report.written.events += f.items;
-    report.written.bytes += f.bytes;
-    report.written.names.push(f.name);
-  }
-  report.alreadyWritten += result.alreadyPresentItems;
 }
 
 async function park(group: Group, reason: string, deps: CurrentsDeps, report: BatchReport): Promise<void> {

@@ -1,5 +1,5 @@
 import { InvocationContext, type LogHandler } from '@azure/functions';
-import type { DurableQueue, ReceivedMessage } from './durableQueue';
+import { MessageLockLostError, type DurableQueue, type ReceivedMessage } from './durableQueue';
 
 /**
  * Plays the Functions host for a Service Bus trigger with `cardinality: 'many'`: receives a batch
@@ -12,6 +12,8 @@ export interface ConsumerStats {
   batches: number;
   completed: number;
   abandoned: number;
+  /** Messages whose lock was lost before they were settled (they are delivered again). */
+  lockLost?: number;
   failures: string[];
 }
 
@@ -50,15 +52,41 @@ export async function consumeOnce(
   if (batch.length === 0) return 0;
   stats.batches += 1;
   const tokens = batch.map((m) => m.lockToken);
+  // Like the Functions host: renew the locks while the invocation runs (at half the lock duration).
+  const lockMs = Math.max(100, batch[0].lockedUntilUtc.getTime() - Date.now());
+  const renewal = setInterval(() => {
+    try {
+      queue.renewLocks(tokens);
+    } catch {
+      // a busy queue file: the next tick tries again
+    }
+  }, lockMs / 2);
+  // A lost lock is not the consumer's end: the host logs it and the message is delivered again.
+  const settle = (action: () => void): number => {
+    try {
+      action();
+      return 0;
+    } catch (err) {
+      if (!(err instanceof MessageLockLostError)) throw err;
+      stats.lockLost = (stats.lockLost ?? 0) + err.lost.length;
+      stats.failures.push(err.message.slice(0, 300));
+      return err.lost.length;
+    }
+  };
+  let failed: unknown;
   try {
     await handler(batch.map(hostBody), triggerContext(batch, options.functionName, options.logHandler));
-    queue.complete(tokens);
-    stats.completed += batch.length;
   } catch (err) {
-    queue.abandon(tokens);
-    stats.abandoned += batch.length;
-    stats.failures.push((err as Error).message);
-    if (stats.failures.length > 20) stats.failures.shift();
+    failed = err ?? new Error('handler failed');
+  } finally {
+    clearInterval(renewal);
   }
+  if (failed === undefined) {
+    stats.completed += batch.length - settle(() => queue.complete(tokens));
+  } else {
+    stats.abandoned += batch.length - settle(() => queue.abandon(tokens));
+    stats.failures.push((failed as Error).message);
+  }
+  while (stats.failures.length > 20) stats.failures.shift();
   return batch.length;
 }

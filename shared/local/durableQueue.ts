@@ -154,6 +154,7 @@ export class DurableQueue {
     | 'selectLocked'
     | 'delete'
     | 'unlock'
+    | 'renew'
     | 'moveToDeadLetters'
     | 'findMessageId'
     | 'counts'
@@ -179,6 +180,7 @@ export class DurableQueue {
       selectLocked: p(`SELECT * FROM messages WHERE seq = ? AND lock_token = ? AND visible_at > ?`),
       delete: p(`DELETE FROM messages WHERE seq = ?`),
       unlock: p(`UPDATE messages SET lock_token = NULL, visible_at = ? WHERE seq = ?`),
+      renew: p(`UPDATE messages SET visible_at = ? WHERE seq = ? AND lock_token = ? AND visible_at > ?`),
       moveToDeadLetters: p(
         `INSERT INTO dead_letters
            SELECT seq, message_id, body, properties, enqueued_at, delivery_count, ?, ?, ? FROM messages WHERE seq = ?`,
@@ -301,6 +303,22 @@ export class DurableQueue {
     this.settle(lockTokens, (row, now) => {
       if (row.delivery_count >= this.maxDeliveryCount) this.moveToDeadLetters(row, now);
       else this.stmt.unlock.run(now, row.seq);
+    });
+  }
+
+  /**
+   * Extends the locks by the lock duration from now (Service Bus `renewMessageLock`, which the
+   * Functions host does for a running invocation). Returns the locks that were already lost.
+   */
+  renewLocks(lockTokens: string[]): LostLock[] {
+    return this.transaction((now) => {
+      const lost: LostLock[] = [];
+      for (const lockToken of lockTokens) {
+        const seq = sequenceNumberOf(lockToken);
+        const renewed = seq !== undefined && Number(this.stmt.renew.run(now + this.lockDurationMs, seq, lockToken, now).changes) === 1;
+        if (!renewed) lost.push({ lockToken, sequenceNumber: seq });
+      }
+      return lost;
     });
   }
 

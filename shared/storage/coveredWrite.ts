@@ -28,6 +28,12 @@ export interface CoveredWriteResult {
   /** Units found already written by an earlier attempt (redelivery): not written again. */
   alreadyPresentUnits: number;
   alreadyPresentItems: number;
+  /** Offsets proven in storage (written now or found there), kept current while writing: after a failure, what is already delivered. */
+  delivered: Set<bigint>;
+}
+
+export function emptyCoveredWriteResult(): CoveredWriteResult {
+  return { files: [], alreadyPresentUnits: 0, alreadyPresentItems: 0, delivered: new Set() };
 }
 
 export interface CoveredWriteRequest<T> {
@@ -40,6 +46,8 @@ export interface CoveredWriteRequest<T> {
   /** Set when a message may have been processed before: existing files of the series are read first. */
   priorAttempt?: { dirPrefix: string; isSameSeries(blobName: string): boolean };
   signal?: AbortSignal;
+  /** Filled in as the write goes (also when it throws); the result returned on success. */
+  progress?: CoveredWriteResult;
 }
 
 export const COVERAGE_KEY = 'currentsoffsets';
@@ -119,7 +127,7 @@ export function chunkUnits<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
   return chunks;
 }
 
-async function existingCoverage(container: ContainerClient, prior: NonNullable<CoveredWriteRequest<unknown>['priorAttempt']>): Promise<Set<bigint>> {
+export async function existingCoverage(container: ContainerClient, prior: NonNullable<CoveredWriteRequest<unknown>['priorAttempt']>): Promise<Set<bigint>> {
   const covered = new Set<bigint>();
   for await (const blob of container.listBlobsFlat({ prefix: prior.dirPrefix, includeMetadata: true })) {
     if (!prior.isSameSeries(blob.name)) continue;
@@ -129,11 +137,12 @@ async function existingCoverage(container: ContainerClient, prior: NonNullable<C
 }
 
 export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<CoveredWriteResult> {
-  const result: CoveredWriteResult = { files: [], alreadyPresentUnits: 0, alreadyPresentItems: 0 };
+  const result = req.progress ?? emptyCoveredWriteResult();
   let units = req.units;
   const skip = (dropped: Unit<T>[]) => {
     result.alreadyPresentUnits += dropped.length;
     result.alreadyPresentItems += dropped.reduce((n, u) => n + u.items.length, 0);
+    for (const u of dropped) result.delivered.add(u.offset);
   };
   if (req.priorAttempt) {
     const covered = await existingCoverage(req.container, req.priorAttempt);
@@ -155,6 +164,7 @@ export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<Cove
           abortSignal: req.signal,
         });
         result.files.push({ name, bytes: body.length, items: items.length, offsets });
+        for (const o of offsets) result.delivered.add(o);
         pending = [];
       } catch (err) {
         if (classifyStorageError(err) !== 'conflict') throw err;

@@ -1,5 +1,6 @@
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { StorageWriteError } from './errors';
+import { withTryTimeout } from './appStorage';
 
 /** What the destinations need from the secret cache (see shared/secrets/cachedSecrets.ts). */
 export interface SecretReader {
@@ -44,6 +45,9 @@ export class Destinations {
         // The SDK's message may quote the string: never pass it on.
         throw new StorageWriteError('auth', `secret ${target.connectionStringSecret} (version ${secret.version}) is not a valid storage connection string`, 'InvalidConnectionString');
       }
+      // A try that never gets an answer must end (see withTryTimeout).
+      const tryTimeoutMs = this.options.retryOptions?.tryTimeoutInMs;
+      if (tryTimeoutMs) withTryTimeout(client, tryTimeoutMs);
       for (const old of this.clients.keys()) if (old.startsWith(`${target.connectionStringSecret}@`)) this.clients.delete(old);
       this.clients.set(key, client);
     }
