@@ -30,32 +30,31 @@ function typeName(schema: unknown): string {
 }
 
 /**
- * Builds the Avro record for one event: fields in schema order, missing nullable fields as null,
- * fields the schema does not know ignored (producers may be on a newer Currents version).
+ * Checks one event against its schema and makes it writable: missing nullable fields become null.
+ * The event object itself is the record (avsc writes the schema's fields and ignores the rest, such as
+ * `event_type` or fields of a newer Currents version), so no copy is made per event; it is changed only
+ * once every field has passed, so a quarantined event is kept exactly as it was sent.
  */
 export function toRecord(event: Record<string, unknown>, schema: EventSchema): EventCheck {
-  const record: Record<string, unknown> = {};
+  let missing = false;
   for (const field of schema.fields) {
     const value = event[field.name];
     if (value === undefined || value === null) {
       if (!field.nullable) return { ok: false, field: field.name, reason: `required field "${field.name}" is missing` };
-      record[field.name] = null;
+      missing ||= value === undefined;
       continue;
     }
-    if (!field.check.isValid(value)) {
-      return { ok: false, field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}` };
-    }
-    // avsc writes any JS number as a float32: out of range becomes Infinity without a word.
-    if (field.valueType === 'float' && !Number.isFinite(Math.fround(value as number))) {
-      return { ok: false, field: field.name, reason: `field "${field.name}": expected float, got number ${value} (outside the 32-bit float range)` };
+    if (!field.accepts(value)) {
+      const range = field.valueType === 'float' && typeof value === 'number' ? ' (outside the 32-bit float range)' : '';
+      return { ok: false, field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}${range}` };
     }
     // Avro strings are UTF-8; avsc would write a lone surrogate as invalid UTF-8 (ED A0 80), unreadable by strict readers.
-    if (hasLoneSurrogate(value)) {
+    if (typeof value === 'string' ? !value.isWellFormed() : typeof value === 'object' && hasLoneSurrogate(value)) {
       return { ok: false, field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` };
     }
-    record[field.name] = value;
   }
-  return { ok: true, record };
+  if (missing) for (const field of schema.fields) if (event[field.name] === undefined) event[field.name] = null;
+  return { ok: true, record: event };
 }
 
 export interface FieldTransformation {

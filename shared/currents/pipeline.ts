@@ -153,44 +153,81 @@ function collectEvents(
 ): void {
   const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId };
   const version = integration?.currentsVersion ?? deps.settings.CURRENTS_VERSION;
-  const selected = integration ? selectedEventTypes(integration, deps.catalog, version) : undefined;
+  const selected = integration ? selectionOf(integration, deps.catalog, version) : undefined;
   const queuedHour = startOfHour(queuedTimeOf(message));
   const partition = partitionOf(message.sequenceNumber);
   const offset = offsetOf(message.sequenceNumber);
+  const groupKeyPrefix = `${integrationId}|${queuedHour.getTime()}|${partition}|`;
+  // This message's unit in each group it feeds, by event type (one lookup per type, not per event).
+  const unitsByType = new Map<string, Record<string, unknown>[]>();
+  const maxBytes = deps.settings.MAX_EVENT_BYTES;
+  const quarantine = (eventIndex: number, event: unknown, field: string, reason: string, eventType?: string) => {
+    const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
+    problems.push({ ...base, eventIndex, eventId, eventType, field, reason, payload: event });
+    report.quarantined.events += 1;
+  };
 
-  events.forEach((event, eventIndex) => {
-    const quarantine = (field: string, reason: string, eventType?: string) => {
-      const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
-      problems.push({ ...base, eventIndex, eventId, eventType, field, reason, payload: event });
-      report.quarantined.events += 1;
-    };
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) return quarantine('events[]', 'event must be a JSON object');
+  for (let eventIndex = 0; eventIndex < events.length; eventIndex++) {
+    const event = events[eventIndex];
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      quarantine(eventIndex, event, 'events[]', 'event must be a JSON object');
+      continue;
+    }
     const eventType = (event as { event_type?: unknown }).event_type;
-    if (typeof eventType !== 'string') return quarantine('event_type', 'event_type must be a string naming a Currents event type');
+    if (typeof eventType !== 'string') {
+      quarantine(eventIndex, event, 'event_type', 'event_type must be a string naming a Currents event type');
+      continue;
+    }
     const schema = deps.catalog.get(eventType);
-    if (!schema || schema.since > version) return quarantine('event_type', `unknown event type "${eventType}" for Currents version ${version}`, eventType);
-    if (integration?.status === 'disabled') return void (report.skippedDisabled += 1);
-    if (selected && !selected.has(eventType)) return void (report.skippedNotSelected += 1);
-    if (exceedsBytes(event, deps.settings.MAX_EVENT_BYTES)) {
+    if (!schema || schema.since > version) {
+      quarantine(eventIndex, event, 'event_type', `unknown event type "${eventType}" for Currents version ${version}`, eventType);
+      continue;
+    }
+    if (integration?.status === 'disabled') {
+      report.skippedDisabled += 1;
+      continue;
+    }
+    if (selected && !selected.has(eventType)) {
+      report.skippedNotSelected += 1;
+      continue;
+    }
+    if (exceedsBytes(event, maxBytes)) {
       report.droppedOversize += 1;
       report.quarantined.events -= 1; // counted as dropped, reported through quarantine
-      return quarantine('event', `event is larger than ${deps.settings.MAX_EVENT_BYTES} bytes: dropped (Braze drops events over 900 KB)`, eventType);
+      quarantine(eventIndex, event, 'event', `event is larger than ${maxBytes} bytes: dropped (Braze drops events over 900 KB)`, eventType);
+      continue;
     }
     const checked = toRecord(event as Record<string, unknown>, schema);
-    if (!checked.ok) return quarantine(checked.field, checked.reason, eventType);
-
-    const key = `${integrationId}|${eventType}|${queuedHour.getTime()}|${partition}`;
-    let group = groups.get(key);
-    if (!group) {
-      const owner = integration ?? placeholderIntegration(integrationId);
-      group = { integration: owner, integrationInvalid, schema, queuedHour, partition, units: [], priorAttempt: false };
-      groups.set(key, group);
+    if (!checked.ok) {
+      quarantine(eventIndex, event, checked.field, checked.reason, eventType);
+      continue;
     }
-    group.priorAttempt ||= message.deliveryCount > 1;
-    const last = group.units[group.units.length - 1];
-    if (last && last.offset === offset) last.items.push(checked.record);
-    else group.units.push({ offset, items: [checked.record] });
-  });
+    let items = unitsByType.get(eventType);
+    if (!items) {
+      items = [];
+      unitsByType.set(eventType, items);
+      const key = groupKeyPrefix + eventType;
+      let group = groups.get(key);
+      if (!group) {
+        const owner = integration ?? placeholderIntegration(integrationId);
+        group = { integration: owner, integrationInvalid, schema, queuedHour, partition, units: [], priorAttempt: false };
+        groups.set(key, group);
+      }
+      group.priorAttempt ||= message.deliveryCount > 1;
+      group.units.push({ offset, items });
+    }
+    items.push(checked.record);
+  }
+}
+
+/** The selected event types, computed once per integration settings object (the registry caches it). */
+const selections = new WeakMap<Integration, { version: number; types: Set<string> }>();
+function selectionOf(integration: Integration, catalog: SchemaCatalog, version: number): Set<string> {
+  const hit = selections.get(integration);
+  if (hit && hit.version === version) return hit.types;
+  const types = selectedEventTypes(integration, catalog, version);
+  selections.set(integration, { version, types });
+  return types;
 }
 
 /** Events of an integration whose settings are invalid still need an owner to be parked under. */

@@ -10,8 +10,8 @@ export interface FieldSpec {
   /** Avro type of the value: 'string', 'int', … or {type:'array', items:…}. */
   valueType: avro.Schema;
   nullable: boolean;
-  /** avsc type of the (non-null) value, used to validate one field with a precise error. */
-  check: avro.Type;
+  /** Whether a (non-null) value can be written as this field's type: validates one field with a precise error. */
+  accepts: (value: unknown) => boolean;
 }
 
 export interface EventSchema {
@@ -40,7 +40,33 @@ export function parseFieldSpec(spec: string): FieldSpec {
   if (!match) throw new Error(`bad field spec "${spec}"`);
   const [, name, typeText, optional] = match;
   const valueType = parseValueType(typeText, spec);
-  return { name, valueType, nullable: optional === '?', check: avro.Type.forSchema(valueType) };
+  return { name, valueType, nullable: optional === '?', accepts: acceptsFor(valueType) };
+}
+
+/**
+ * The hot path checks every field of every event: primitives get a plain typeof test with avsc's own
+ * rules (int: 32-bit integer; long: safe integer), containers fall back to avsc's isValid.
+ */
+function acceptsFor(valueType: avro.Schema): (value: unknown) => boolean {
+  switch (valueType) {
+    case 'string':
+      return (v) => typeof v === 'string';
+    case 'int':
+      return (v) => typeof v === 'number' && (v | 0) === v;
+    case 'long':
+      return (v) => typeof v === 'number' && Number.isSafeInteger(v);
+    case 'double':
+      return (v) => typeof v === 'number';
+    case 'float':
+      // avsc writes any number as float32: out of range would silently become Infinity.
+      return (v) => typeof v === 'number' && Number.isFinite(Math.fround(v));
+    case 'boolean':
+      return (v) => typeof v === 'boolean';
+    default: {
+      const type = avro.Type.forSchema(valueType);
+      return (v) => type.isValid(v);
+    }
+  }
 }
 
 function parseValueType(text: string, spec: string): avro.Schema {
