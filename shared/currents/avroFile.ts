@@ -13,6 +13,13 @@ const MAGIC = Buffer.from([0x4f, 0x62, 0x6a, 0x01]); // "Obj" 1
 const metadataType = avro.Type.forSchema({ type: 'map', values: 'bytes' });
 const longType = avro.Type.forSchema('long');
 const DEFAULT_BLOCK_BYTES = 256 * 1024;
+/**
+ * One scratch buffer for every file this process encodes (encoding is synchronous, so files never
+ * share it at the same time; each block is copied out before the buffer is reused). A fresh 512 KiB
+ * buffer per file made small files several times slower to encode (allocation and the GC pressure
+ * V8 charges for external memory), see docs/benchmarks.md.
+ */
+let sharedScratch = Buffer.allocUnsafe(DEFAULT_BLOCK_BYTES * 2);
 
 export function syncMarkerFor(blobName: string): Buffer {
   return createHash('sha256').update(blobName).digest().subarray(0, 16);
@@ -39,8 +46,8 @@ export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
   if (input.codec !== 'null') meta['avro.codec'] = Buffer.from(input.codec);
   const chunks: Buffer[] = [MAGIC, metadataType.toBuffer(meta), input.syncMarker];
 
-  // One reusable scratch buffer per file: encoding into it avoids a Buffer per record (GC pressure).
-  let scratch = Buffer.allocUnsafe(blockBytes * 2);
+  // One reusable scratch buffer: encoding into it avoids a Buffer per record (GC pressure).
+  let scratch = sharedScratch.length >= blockBytes * 2 ? sharedScratch : (sharedScratch = Buffer.allocUnsafe(blockBytes * 2));
   let pos = 0;
   let inBlock = 0;
   let total = 0;
@@ -60,7 +67,7 @@ export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
       // avsc returns minus the bytes the record ran past the end: grow and retry it.
       const grown = Buffer.allocUnsafe(Math.max(scratch.length * 2, scratch.length - next + blockBytes));
       scratch.copy(grown, 0, 0, pos);
-      scratch = grown;
+      scratch = sharedScratch = grown;
       next = input.type.encode(record, scratch, pos);
     }
     pos = next;
