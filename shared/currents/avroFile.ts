@@ -20,6 +20,7 @@ const DEFAULT_BLOCK_BYTES = 256 * 1024;
  * V8 charges for external memory), see docs/benchmarks.md.
  */
 let sharedScratch = Buffer.allocUnsafe(DEFAULT_BLOCK_BYTES * 2);
+const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
 
 export function syncMarkerFor(blobName: string): Buffer {
   return createHash('sha256').update(blobName).digest().subarray(0, 16);
@@ -44,23 +45,23 @@ export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
   const blockBytes = input.blockBytes ?? DEFAULT_BLOCK_BYTES;
   const meta: Record<string, Buffer> = { 'avro.schema': Buffer.from(input.schemaJson) };
   if (input.codec !== 'null') meta['avro.codec'] = Buffer.from(input.codec);
-  const chunks: Buffer[] = [MAGIC, metadataType.toBuffer(meta), input.syncMarker];
+  const header = metadataType.toBuffer(meta);
 
-  // One reusable scratch buffer: encoding into it avoids a Buffer per record (GC pressure).
-  let scratch = sharedScratch.length >= blockBytes * 2 ? sharedScratch : (sharedScratch = Buffer.allocUnsafe(blockBytes * 2));
+  // Every record of the file is encoded into one process-wide scratch buffer (no Buffer per record,
+  // no buffer per file); blocks are cut every `blockBytes`. The file is then assembled with a single
+  // allocation of its exact size: one copy of the data, nothing else left to collect.
+  let scratch = sharedScratch;
   let pos = 0;
-  let inBlock = 0;
   let total = 0;
-
+  const blocks: { start: number; end: number; count: number; data?: Buffer }[] = [];
+  let blockStart = 0;
+  let inBlock = 0;
   const closeBlock = () => {
     if (inBlock === 0) return;
-    const raw = scratch.subarray(0, pos);
-    const data = input.codec === 'deflate' ? deflateRawSync(raw) : Buffer.from(raw);
-    chunks.push(longType.toBuffer(inBlock), longType.toBuffer(data.length), data, input.syncMarker);
-    pos = 0;
+    blocks.push({ start: blockStart, end: pos, count: inBlock, data: input.codec === 'deflate' ? deflateRawSync(scratch.subarray(blockStart, pos)) : undefined });
+    blockStart = pos;
     inBlock = 0;
   };
-
   for (const record of input.records) {
     let next = input.type.encode(record, scratch, pos);
     while (next < 0) {
@@ -73,8 +74,26 @@ export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
     pos = next;
     inBlock += 1;
     total += 1;
-    if (pos >= blockBytes) closeBlock();
+    if (pos - blockStart >= blockBytes) closeBlock();
   }
   closeBlock();
-  return { bytes: Buffer.concat(chunks), records: total };
+
+  const counts = blocks.map((b) => longType.toBuffer(b.count));
+  const sizes = blocks.map((b) => longType.toBuffer(b.data ? b.data.length : b.end - b.start));
+  let length = MAGIC.length + header.length + input.syncMarker.length;
+  for (let i = 0; i < blocks.length; i++) length += counts[i].length + sizes[i].length + (blocks[i].data?.length ?? blocks[i].end - blocks[i].start) + input.syncMarker.length;
+  const bytes = Buffer.allocUnsafe(length);
+  let at = MAGIC.copy(bytes, 0);
+  at += header.copy(bytes, at);
+  at += input.syncMarker.copy(bytes, at);
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i];
+    at += counts[i].copy(bytes, at);
+    at += sizes[i].copy(bytes, at);
+    at += b.data ? b.data.copy(bytes, at) : scratch.copy(bytes, at, b.start, b.end);
+    at += input.syncMarker.copy(bytes, at);
+  }
+  // Do not keep a huge scratch buffer after an unusually large file.
+  if (sharedScratch.length > MAX_KEPT_SCRATCH) sharedScratch = Buffer.allocUnsafe(DEFAULT_BLOCK_BYTES * 2);
+  return { bytes, records: total };
 }
