@@ -34,6 +34,8 @@ export interface ContainerFileInput {
   records: Iterable<unknown>;
   /** Uncompressed bytes per data block before it is closed. */
   blockBytes?: number;
+  /** Memory for the finished file (e.g. from a BufferPool); a fresh Buffer by default. */
+  allocate?: (size: number) => Buffer;
 }
 
 export interface ContainerFile {
@@ -82,7 +84,7 @@ export function encodeContainerFile(input: ContainerFileInput): ContainerFile {
   const sizes = blocks.map((b) => longType.toBuffer(b.data ? b.data.length : b.end - b.start));
   let length = MAGIC.length + header.length + input.syncMarker.length;
   for (let i = 0; i < blocks.length; i++) length += counts[i].length + sizes[i].length + (blocks[i].data?.length ?? blocks[i].end - blocks[i].start) + input.syncMarker.length;
-  const bytes = Buffer.allocUnsafe(length);
+  const bytes = input.allocate ? input.allocate(length) : Buffer.allocUnsafe(length);
   let at = MAGIC.copy(bytes, 0);
   at += header.copy(bytes, at);
   at += input.syncMarker.copy(bytes, at);

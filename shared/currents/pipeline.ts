@@ -7,6 +7,7 @@ import type { Log, Telemetry } from '../telemetry/telemetry';
 import { redactSecrets } from '../secrets/redact';
 import { SecretNotFoundError } from '../secrets/secretSource';
 import { mapLimit } from '../util/mapLimit';
+import { BufferPool } from '../util/bufferPool';
 import { encodeContainerFile, syncMarkerFor } from './avroFile';
 import { currentsBlobName, connectorName, hourLabel, startOfHour } from './naming';
 import { toRecord, transformRecord } from './eventRecord';
@@ -69,6 +70,9 @@ interface Group {
   priorAttempt: boolean;
 }
 
+
+/** File bodies: their memory is reused once their upload settles (see BufferPool). */
+const filePool = new BufferPool({ maxKeptBytes: 32 * 1024 * 1024 });
 
 function emptyReport(messages: number): BatchReport {
   return {
@@ -316,16 +320,17 @@ async function writeGroup(group: Group, deps: CurrentsDeps, progress: CoveredWri
       units: group.units,
       maxItemsPerFile: settings.MAX_EVENTS_PER_FILE,
       nameFor,
-      encode: (name, records) => ({
-        body: encodeContainerFile({
+      encode: (name, records) => {
+        const body = encodeContainerFile({
           schemaJson: schema.schemaJson,
           type: schema.type,
           codec: integration.codec,
           syncMarker: syncMarkerFor(name),
           records: transformations.length ? records.map((r) => transformRecord(r, transformations)) : records,
-        }).bytes,
-        contentType: 'avro/binary',
-      }),
+          allocate: (size) => filePool.acquire(size),
+        }).bytes;
+        return { body, contentType: 'avro/binary', release: () => filePool.release(body) };
+      },
       priorAttempt: group.priorAttempt ? { dirPrefix, isSameSeries: (n) => n.slice(dirPrefix.length).startsWith(series) } : undefined,
       progress,
     });

@@ -41,7 +41,8 @@ export interface CoveredWriteRequest<T> {
   /** Sorted by offset, offsets unique. */
   units: Unit<T>[];
   nameFor(firstOffset: bigint): string;
-  encode(name: string, items: T[]): { body: Buffer; contentType: string };
+  /** `release`, when given, is called once the body is no longer read (its upload settled). */
+  encode(name: string, items: T[]): { body: Buffer; contentType: string; release?: () => void };
   maxItemsPerFile: number;
   /** Set when a message may have been processed before: existing files of the series are read first. */
   priorAttempt?: { dirPrefix: string; isSameSeries(blobName: string): boolean };
@@ -155,7 +156,7 @@ export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<Cove
       const name = req.nameFor(pending[0].offset);
       const offsets = pending.map((u) => u.offset);
       const items = pending.flatMap((u) => u.items);
-      const { body, contentType } = req.encode(name, items);
+      const { body, contentType, release } = req.encode(name, items);
       try {
         await req.container.getBlockBlobClient(name).upload(body, body.length, {
           conditions: { ifNoneMatch: '*' },
@@ -173,6 +174,8 @@ export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<Cove
         if (!covered || !covered.has(pending[0].offset)) throw new UnprovableConflictError(name);
         skip(pending.filter((u) => covered.has(u.offset)));
         pending = pending.filter((u) => !covered.has(u.offset));
+      } finally {
+        release?.();
       }
     }
   }
