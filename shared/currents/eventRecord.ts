@@ -36,12 +36,10 @@ function typeName(schema: unknown): string {
  * once every field has passed, so a quarantined event is kept exactly as it was sent.
  */
 export function toRecord(event: Record<string, unknown>, schema: EventSchema): EventCheck {
-  let missing = false;
   for (const field of schema.fields) {
     const value = event[field.name];
     if (value === undefined || value === null) {
       if (!field.nullable) return { ok: false, field: field.name, reason: `required field "${field.name}" is missing` };
-      missing ||= value === undefined;
       continue;
     }
     if (!field.accepts(value)) {
@@ -53,8 +51,16 @@ export function toRecord(event: Record<string, unknown>, schema: EventSchema): E
       return { ok: false, field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` };
     }
   }
-  if (missing) for (const field of schema.fields) if (event[field.name] === undefined) event[field.name] = null;
+  // Missing nullable fields need no null written into the event: avsc writes a field that is undefined
+  // as its default, and every nullable field's default is null.
   return { ok: true, record: event };
+}
+
+/** A parked copy of a checked event: every schema field present, missing nullable ones as null. */
+export function withNulls(event: Record<string, unknown>, schema: EventSchema): Record<string, unknown> {
+  const out = { ...event };
+  for (const field of schema.fields) if (out[field.name] === undefined) out[field.name] = null;
+  return out;
 }
 
 export interface FieldTransformation {

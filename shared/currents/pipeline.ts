@@ -10,7 +10,7 @@ import { mapLimit } from '../util/mapLimit';
 import { BufferPool } from '../util/bufferPool';
 import { encodeContainerFile, syncMarkerFor } from './avroFile';
 import { currentsBlobName, connectorName, hourLabel, startOfHour } from './naming';
-import { toRecord, transformRecord } from './eventRecord';
+import { toRecord, transformRecord, withNulls } from './eventRecord';
 import { exceedsBytes } from './eventSize';
 import { parseBody, partitionOf, offsetOf, queuedTimeOf, type QueueMessage } from './queueMessage';
 import type { QuarantineEntry, QuarantineSink } from './quarantine';
@@ -353,7 +353,7 @@ async function writeGroup(group: Group, deps: CurrentsDeps, progress: CoveredWri
 async function park(group: Group, reason: string, deps: CurrentsDeps, report: BatchReport): Promise<void> {
   const category = reason.slice(0, reason.indexOf(':'));
   try {
-    const units: Unit<ParkedEvent>[] = group.units.map((u) => ({ offset: u.offset, items: u.items.map((record) => ({ event_type: group.schema.eventType, record })) }));
+    const units: Unit<ParkedEvent>[] = group.units.map((u) => ({ offset: u.offset, items: u.items.map((record) => ({ event_type: group.schema.eventType, record: withNulls(record, group.schema) })) }));
     const parked = await deps.parking.park({
       integrationId: group.integration.id,
       eventType: group.schema.eventType,
