@@ -1,3 +1,4 @@
+import type { QuarantineEntry } from '../../shared/currents/quarantine';
 import assert from 'node:assert/strict';
 import { processCurrentsBatch, type BatchReport } from '../../shared/currents/pipeline';
 import { currentsCatalog, type EventSchema } from '../../shared/currents/schemas/catalog';
@@ -26,19 +27,8 @@ export function goodEvent(eventType = EMAIL_SEND, overrides: Record<string, unkn
   return { ...event, ...overrides };
 }
 
-export interface QuarantineLine {
-  blob: string;
-  messageId: string;
-  sequenceNumber: string;
-  integrationId?: string;
-  eventIndex?: number;
-  eventId?: string;
-  eventType?: string;
-  field: string;
-  reason: string;
-  quarantinedFor?: string;
-  payload: unknown;
-}
+/** A quarantine line as stored: the entry plus the blob it was read from. */
+export type QuarantineLine = QuarantineEntry & { blob: string; quarantinedFor?: string };
 
 export async function quarantineLines(stack: TestStack, messages?: readonly QueueMessage[]): Promise<QuarantineLine[]> {
   const container = stack.app.settings.QUARANTINE_CONTAINER;
