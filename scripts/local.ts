@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   };
   const catalog = currentsCatalog();
   const leftOver = stack.queue.counts();
-  const producer = new DemoProducer(stack.queue, catalog, DEMO_INTEGRATION_ID, perMessage, stack.settings.CURRENTS_VERSION);
+  const producer = new DemoProducer(stack.queue, DEMO_INTEGRATION_ID, perMessage, catalog.availableIn(stack.settings.CURRENTS_VERSION));
   const stats: ConsumerStats = { batches: 0, completed: 0, abandoned: 0, failures: [] };
   const stop = new AbortController();
   // With a SAS connection string the client URL carries the token in its query: print the location only.

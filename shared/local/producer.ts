@@ -1,11 +1,12 @@
 import type { DurableQueue } from './durableQueue';
-import type { SchemaCatalog } from '../currents/schemas/catalog';
+import type { EventSchema } from '../currents/schemas/catalog';
 import { QUEUED_AT_PROPERTY } from '../currents/queueMessage';
 import { demoEvent } from './demoEvents';
 
 /**
- * The demo producer: messages of `eventsPerMessage` events for one integration, cycling through
- * every event type of the integration's Currents version, stamped with the time they were first queued.
+ * The demo producer: messages of `eventsPerMessage` events for one integration, cycling through the
+ * given event types, stamped with the time they were first queued. Tests pass `sentIds` to learn
+ * exactly which event ids went into the queue.
  */
 export class DemoProducer {
   private typeIndex = 0;
@@ -13,21 +14,23 @@ export class DemoProducer {
 
   constructor(
     private readonly queue: DurableQueue,
-    private readonly catalog: SchemaCatalog,
     private readonly integrationId: string,
     private readonly eventsPerMessage: number,
-    private readonly currentsVersion: number,
+    private readonly types: readonly EventSchema[],
+    private readonly sentIds?: Set<string>,
   ) {}
 
-  /** Sends `events` events (in one queue transaction per call). */
-  send(events: number): void {
-    const schemas = this.catalog.availableIn(this.currentsVersion);
+  /** Sends `events` events in one queue transaction; returns the number of messages. */
+  send(events: number): number {
+    const schemas = this.types;
     const now = Date.now();
     const messages = [];
     for (let left = events; left > 0; left -= this.eventsPerMessage) {
       const batch = [];
       for (let i = 0; i < Math.min(left, this.eventsPerMessage); i++) {
-        batch.push(demoEvent(schemas[this.typeIndex++ % schemas.length], now));
+        const event = demoEvent(schemas[this.typeIndex++ % schemas.length], now);
+        this.sentIds?.add(event.id as string);
+        batch.push(event);
       }
       messages.push({
         body: JSON.stringify({ integrationId: this.integrationId, events: batch }),
@@ -36,5 +39,6 @@ export class DemoProducer {
     }
     this.queue.send(messages);
     this.sent += events;
+    return messages.length;
   }
 }

@@ -6,10 +6,9 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import type { LogHandler } from '@azure/functions';
 import { currentsEvents } from '../../functions/currentsEvents';
 import { currentsCatalog } from '../../shared/currents/schemas/catalog';
-import { demoEvent } from '../../shared/local/demoEvents';
+import { DemoProducer } from '../../shared/local/producer';
 import { DurableQueue } from '../../shared/local/durableQueue';
 import { consumeOnce, type ConsumerStats } from '../../shared/local/consumer';
-import { QUEUED_AT_PROPERTY } from '../../shared/currents/queueMessage';
 import { COVERAGE_KEY, decodeOffsets } from '../../shared/storage/coveredWrite';
 import { mapLimit } from '../../shared/util/mapLimit';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -117,22 +116,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     // ≥ 50,000 events with unique ids, in messages of `perMessage` events, all queued in one hour.
     const schemas = pickSchemas(options.eventTypes ?? 8);
     const sent = new Set<string>();
-    const queuedAt = new Date().toISOString();
-    let t = 0;
+    const producer = new DemoProducer(queue, integration.id, perMessage, schemas, sent);
     let messages = 0;
-    for (let left = events; left > 0; ) {
-      const chunk = [];
-      for (let m = 0; m < 40 && left > 0; m++) {
-        const batch = [];
-        for (let i = 0; i < perMessage && left > 0; i++, left--) {
-          const e = demoEvent(schemas[t++ % schemas.length]);
-          sent.add(e.id as string);
-          batch.push(e);
-        }
-        chunk.push({ body: JSON.stringify({ integrationId: integration.id, events: batch }), applicationProperties: { [QUEUED_AT_PROPERTY]: queuedAt } });
-      }
-      messages += queue.send(chunk).length;
-    }
+    for (let left = events; left > 0; left -= 40 * perMessage) messages += producer.send(Math.min(left, 40 * perMessage));
     if (sent.size !== events) throw new Error(`generated ${sent.size} unique ids for ${events} events`);
 
     proxy.setPlan(options.plan());

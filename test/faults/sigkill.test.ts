@@ -9,8 +9,7 @@ import { startAzurite, type RunningAzurite } from '../../shared/local/azurite';
 import { DurableQueue, type QueueCounts } from '../../shared/local/durableQueue';
 import { DEMO_CONTAINER, DEMO_INTEGRATION_ID } from '../../shared/local/localStack';
 import { currentsCatalog } from '../../shared/currents/schemas/catalog';
-import { demoEvent } from '../../shared/local/demoEvents';
-import { QUEUED_AT_PROPERTY } from '../../shared/currents/queueMessage';
+import { DemoProducer } from '../../shared/local/producer';
 import { mapLimit } from '../../shared/util/mapLimit';
 import { decodeWithAvsc } from '../support/avsc';
 import { readParked } from './harness';
@@ -76,22 +75,8 @@ async function fixture(perMessage: number): Promise<Fixture> {
   const queuePath = join(dir, 'queues', 'currents-events.sqlite');
   const sent = new Set<string>();
   const queue = DurableQueue.open(queuePath);
-  const schemas = currentsCatalog().availableIn(10);
-  const queuedAt = new Date().toISOString();
-  let typeIndex = 0;
-  for (let left = EVENTS; left > 0; ) {
-    const messages = [];
-    for (let m = 0; m < 100 && left > 0; m++) {
-      const events = [];
-      for (let i = 0; i < perMessage && left > 0; i++, left--) {
-        const e = demoEvent(schemas[typeIndex++ % schemas.length]);
-        sent.add(e.id as string);
-        events.push(e);
-      }
-      messages.push({ body: JSON.stringify({ integrationId: DEMO_INTEGRATION_ID, events }), applicationProperties: { [QUEUED_AT_PROPERTY]: queuedAt } });
-    }
-    queue.send(messages);
-  }
+  const producer = new DemoProducer(queue, DEMO_INTEGRATION_ID, perMessage, currentsCatalog().availableIn(10), sent);
+  for (let left = EVENTS; left > 0; left -= 100 * perMessage) producer.send(Math.min(left, 100 * perMessage));
   queue.close();
   assert.equal(sent.size, EVENTS);
   return { perMessage, dir, queuePath, azurite, service: BlobServiceClient.fromConnectionString(azurite.connectionString), sent, children: [] };
