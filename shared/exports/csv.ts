@@ -1,4 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
+import type { BufferPool } from '../util/bufferPool';
+import { ByteBuilder } from './bytes';
 import { ExportRequestError } from './errors';
 
 /**
@@ -87,26 +89,40 @@ export function cellText(v: unknown): string {
   }
 }
 
-/** Row objects → arrays of cell text in column order (guard and casts applied here, once per cell). */
-function cells(rows: readonly Record<string, unknown>[], columns: CsvColumns): string[][] {
+/**
+ * Rows per csv-stringify call. csv-stringify makes several short-lived arrays per cell; handing it a
+ * whole 5,000-user chunk at once keeps all of them (and the chunk's cell arrays) alive through young-
+ * generation collections, so they get promoted and the old space grows (measured: RSS ~300 MB instead
+ * of ~180 for a CSV export, and half the speed). Small slices let each slice's garbage die young.
+ */
+const SLICE = 128;
+
+/** Rows `from`…`to` as arrays of cell text in column order (guard and casts applied here, once per cell). */
+function cells(rows: readonly Record<string, unknown>[], from: number, to: number, columns: CsvColumns): string[][] {
   const { keys, custom } = columns;
   const n = keys.length;
-  const out = new Array<string[]>(rows.length);
-  for (let r = 0; r < rows.length; r++) {
+  const out = new Array<string[]>(to - from);
+  for (let r = from; r < to; r++) {
     const row = rows[r];
     const attrs = row.custom_attributes as Record<string, unknown> | null | undefined;
     const line = new Array<string>(n);
     for (let c = 0; c < n; c++) line[c] = cellText(custom[c] ? attrs?.[keys[c]] : row[keys[c]]);
-    out[r] = line;
+    out[r - from] = line;
   }
   return out;
 }
 
 /**
- * One CSV file's text: the header line, then one line per row. csv-stringify does the quoting
+ * One CSV file: the header line, then one line per row, as UTF-8. csv-stringify does the quoting
  * (cells holding the delimiter, a quote, CR or LF are quoted, quotes doubled); lines end in `\n`.
  */
-export function csvText(rows: readonly Record<string, unknown>[], columns: CsvColumns, delimiter: CsvDelimiter = ','): string {
-  const header = columns.headers.map(guardCell);
-  return stringify([header, ...cells(rows, columns)], { delimiter });
+export function csvBytes(rows: readonly Record<string, unknown>[], columns: CsvColumns, delimiter: CsvDelimiter = ',', sizeHint = rows.length * 512, pool?: BufferPool): Buffer {
+  const options = { delimiter };
+  const out = new ByteBuilder(sizeHint, pool);
+  out.append(stringify([columns.headers.map(guardCell)], options));
+  for (let from = 0; from < rows.length; from += SLICE) out.append(stringify(cells(rows, from, Math.min(rows.length, from + SLICE), columns), options));
+  return out.bytes();
 }
+
+/** The same as text (tests, small outputs). */
+export const csvText = (rows: readonly Record<string, unknown>[], columns: CsvColumns, delimiter: CsvDelimiter = ','): string => csvBytes(rows, columns, delimiter).toString('utf8');

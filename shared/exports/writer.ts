@@ -1,11 +1,13 @@
+import { Readable } from 'node:stream';
 import type { ContainerClient } from '@azure/storage-blob';
 import { classifyStorageError, storageErrorCode } from '../storage/errors';
-import { csvText } from './csv';
+import { csvBytes } from './csv';
 import { ExportReadError, ExportWriteError, type WrittenFile } from './errors';
-import { checkJob, type CheckedJob, type ExportJob } from './job';
-import { jsonLinesText } from './jsonLines';
+import { checkJob, type ExportJob } from './job';
+import { jsonLinesBytes } from './jsonLines';
 import { apiExportFolder, checkPrefix, chunkNumber, csvExportFolder, newObjectPrefix, randomName } from './naming';
 import { DEFAULT_COMPRESSION_LEVEL, gzip, zipOne, ZipStream } from './packaging';
+import { BufferPool } from '../util/bufferPool';
 
 /**
  * The export writer: user rows in, files in the customer's container out.
@@ -68,6 +70,18 @@ export async function writeExport(rows: AsyncIterable<UserRow> | Iterable<UserRo
   const now = options.now ?? new Date();
   const usersPerFile = options.usersPerFile ?? 5000;
   if (!Number.isInteger(usersPerFile) || usersPerFile < 1) throw new RangeError('usersPerFile must be a positive whole number');
+  // Each file's buffers are sized after the previous one's (files of one export are alike): no regrowing.
+  let hint: number | undefined;
+  let packedHint: number | undefined;
+  const sized = (b: Buffer) => {
+    hint = Math.ceil(b.length * 1.1) + 4096;
+    return b;
+  };
+  const packedSized = <T extends Buffer | Buffer[]>(b: T): T => {
+    const length = Array.isArray(b) ? b.reduce((n, x) => n + x.length, 0) : b.length;
+    packedHint = Math.ceil(length * 1.1) + 4096;
+    return b;
+  };
   const settings: Settings = {
     container: options.container,
     now,
@@ -77,26 +91,32 @@ export async function writeExport(rows: AsyncIterable<UserRow> | Iterable<UserRo
     blockSize: options.blockSize ?? 4 * 1024 * 1024,
     onProgress: options.onProgress,
     names: options.names ?? randomName,
+    // File bodies are Node Buffers (external memory), freed only by a major GC: without reuse, a few
+    // dozen MB of finished bodies wait for one. A settled body hands its memory to the next file.
+    pool: new BufferPool({ maxKeptBytes: 12 * 1024 * 1024 }),
   };
+  const { pool } = settings;
   if (checked.kind === 'api-segment') {
     const objectPrefix = newObjectPrefix(now);
     const folder = apiExportFolder(prefix, checked.segmentId, now, objectPrefix);
     const ext = checked.outputFormat === 'gzip' ? 'gz' : 'zip';
     const result = await chunkFiles(rows, settings, false, (chunk) => {
       const random = settings.names();
-      const text = Buffer.from(jsonLinesText(chunk, checked.selected));
-      const body = checked.outputFormat === 'gzip' ? gzip(text, settings.level) : zipOne(`${random}.jsonl`, text, { level: settings.level, mtime: now });
-      return { name: `${folder}/${random}.${ext}`, body, contentType: CONTENT_TYPES[checked.outputFormat] };
+      const text = sized(jsonLinesBytes(chunk, checked.selected, hint, pool));
+      const pack = async (t: Buffer) =>
+        packedSized(checked.outputFormat === 'gzip' ? await gzip(t, settings.level, pool, packedHint) : await zipOne(`${random}.jsonl`, t, { level: settings.level, mtime: now, pool, sizeHint: packedHint }));
+      return { name: `${folder}/${random}.${ext}`, text, pack, contentType: CONTENT_TYPES[checked.outputFormat] };
     });
     return { ...result, folder, objectPrefix };
   }
   const folder = csvExportFolder(prefix, checked.source, checked.sourceId, now);
   const base = `${checked.base}-${settings.names()}`;
-  if (checked.compression === 'zip') return { ...(await zipOfCsvs(rows, settings, checked, `${folder}/${base}.zip`, base)), folder };
+  if (checked.compression === 'zip') return { ...(await zipOfCsvs(rows, settings, `${folder}/${base}.zip`, base, (chunk) => sized(csvBytes(chunk, checked.columns, checked.delimiter, hint, pool)))), folder };
   const gz = checked.compression === 'gzip';
   const result = await chunkFiles(rows, settings, true, (chunk, n) => {
-    const text = Buffer.from(csvText(chunk, checked.columns, checked.delimiter));
-    return { name: `${folder}/${base}/${checked.base}-${chunkNumber(n)}.csv${gz ? '.gz' : ''}`, body: gz ? gzip(text, settings.level) : Promise.resolve(text), contentType: gz ? CONTENT_TYPES.gzip : CONTENT_TYPES.csv };
+    const text = sized(csvBytes(chunk, checked.columns, checked.delimiter, hint, pool));
+    const pack = gz ? async (t: Buffer) => packedSized(await gzip(t, settings.level, pool, packedHint)) : async (t: Buffer) => t;
+    return { name: `${folder}/${base}/${checked.base}-${chunkNumber(n)}.csv${gz ? '.gz' : ''}`, text, pack, contentType: gz ? CONTENT_TYPES.gzip : CONTENT_TYPES.csv };
   });
   return { ...result, folder };
 }
@@ -110,6 +130,7 @@ interface Settings {
   blockSize: number;
   onProgress?: (p: ExportProgress) => void;
   names: () => string;
+  pool: BufferPool;
 }
 
 /** Rows in chunks of `size` (the last one shorter; none for no rows). */
@@ -152,17 +173,29 @@ function writeFailure(file: string, err: unknown, written: WrittenFile[]): Expor
 }
 
 /**
+ * Uncompressed files waiting for or in compression. The uncompressed text is most of a file's memory
+ * (~4 MB for 5,000 users; compressed ~1 MB): two keep the thread pool busy beside the formatting
+ * (measured: same rows/s as four, ~20 MB less peak RSS), while uploads keep `concurrency` in flight.
+ */
+const MAX_COMPRESSING = 2;
+const settled = (p: Promise<unknown>) => p.then(
+  () => undefined,
+  () => undefined,
+);
+
+/**
  * One file per chunk (API exports; CSV with gzip or no compression). Formatting runs here, on the main
- * thread; compression (thread pool) and upload of up to `concurrency` files overlap with it.
+ * thread; compression (thread pool, MAX_COMPRESSING files) and uploads (`concurrency` files) overlap with it.
  */
 async function chunkFiles(
   rows: AsyncIterable<UserRow> | Iterable<UserRow>,
   s: Settings,
   headerOnlyWhenEmpty: boolean,
-  make: (chunk: UserRow[], n: number) => { name: string; body: Promise<Buffer>; contentType: string },
+  make: (chunk: UserRow[], n: number) => { name: string; text: Buffer; pack: (text: Buffer) => Promise<Buffer | Buffer[]>; contentType: string },
 ): Promise<Omit<ExportResult, 'folder'>> {
   const files: WrittenFile[] = [];
   const inFlight = new Set<Promise<void>>();
+  const compressing = new Set<Promise<unknown>>();
   let failed: { file: string; err: unknown } | undefined;
   let rowsDone = 0;
   let bytes = 0;
@@ -172,14 +205,31 @@ async function chunkFiles(
 
   const start = (chunk: UserRow[]) => {
     const index = n++;
-    const { name, body, contentType } = make(chunk, n);
+    const { name, text, pack, contentType } = make(chunk, n);
+    const packed = pack(text);
+    const done = settled(packed);
+    compressing.add(done);
+    void done.then(() => compressing.delete(done));
     const task = (async () => {
       try {
-        const data = await body;
-        await s.container.getBlockBlobClient(name).uploadData(data, { conditions: CREATE_ONLY, blobHTTPHeaders: { blobContentType: contentType } });
-        files[index] = { name, rows: chunk.length, bytes: data.length };
+        const data = await packed;
+        // Compression has read the text: its memory can serve the next file (uncompressed: after the upload).
+        if (data !== text) s.pool.release(text);
+        const blob = s.container.getBlockBlobClient(name);
+        const options = { conditions: CREATE_ONLY, blobHTTPHeaders: { blobContentType: contentType } };
+        let size: number;
+        if (Array.isArray(data)) {
+          size = data.reduce((sum, b) => sum + b.length, 0);
+          await blob.upload(() => Readable.from(data, { objectMode: false }), size, options);
+        } else {
+          size = data.length;
+          await blob.uploadData(data, options);
+        }
+        // The upload has settled: the body's memory can serve the next file.
+        for (const b of Array.isArray(data) ? data : [data]) if (b.length >= 65536) s.pool.release(b);
+        files[index] = { name, rows: chunk.length, bytes: size };
         rowsDone += chunk.length;
-        bytes += data.length;
+        bytes += size;
         filesDone++;
         s.onProgress?.({ rows: rowsDone, files: filesDone, bytes });
       } catch (err) {
@@ -193,7 +243,7 @@ async function chunkFiles(
   try {
     for await (const chunk of guarded(chunked(rows, s.usersPerFile))) {
       start(chunk);
-      while (inFlight.size >= s.concurrency && !failed) await Promise.race(inFlight);
+      while ((inFlight.size >= s.concurrency || compressing.size >= MAX_COMPRESSING) && !failed) await Promise.race([...inFlight, ...compressing]);
       if (failed) break;
     }
     if (n === 0 && headerOnlyWhenEmpty) start([]);
@@ -213,8 +263,8 @@ async function chunkFiles(
  * committed (create-only) at the end: a failed export leaves no visible file, only uncommitted blocks,
  * which storage discards.
  */
-async function zipOfCsvs(rows: AsyncIterable<UserRow> | Iterable<UserRow>, s: Settings, job: Extract<CheckedJob, { kind: 'csv' }>, name: string, base: string): Promise<Omit<ExportResult, 'folder'>> {
-  const zip = new ZipStream({ level: s.level, mtime: s.now, maxPending: 2 });
+async function zipOfCsvs(rows: AsyncIterable<UserRow> | Iterable<UserRow>, s: Settings, name: string, base: string, format: (chunk: UserRow[]) => Buffer): Promise<Omit<ExportResult, 'folder'>> {
+  const zip = new ZipStream({ level: s.level, mtime: s.now, maxPending: 2, pool: s.pool });
   const entries: { name: string; rows: number }[] = [];
   let rowsDone = 0;
   let uploaded = 0;
@@ -238,7 +288,7 @@ async function zipOfCsvs(rows: AsyncIterable<UserRow> | Iterable<UserRow>, s: Se
   const addChunk = async (chunk: UserRow[]) => {
     const entry = `${base}-${chunkNumber(entries.length + 1)}.csv`;
     entries.push({ name: entry, rows: chunk.length });
-    await zip.add(entry, Buffer.from(csvText(chunk, job.columns, job.delimiter)));
+    await zip.add(entry, format(chunk));
     rowsDone += chunk.length;
     s.onProgress?.({ rows: rowsDone, files: 0, bytes: uploaded });
   };
