@@ -23,6 +23,9 @@ import { ENCODERS, ENCODER_DESCRIPTIONS, type EncoderName } from './lib/ceiling'
 import { scaleChart } from './lib/chart';
 import { table, fmtInt, fmt1, fmt2, round } from './lib/stats';
 import type { ProfileSummary } from './lib/profile';
+// Exports (issue 3): a part of its own, see bench/exports.ts.
+import { runExportsBench, exportsSection, readResults, mergeExportsInto, type ExportsResult } from './exports';
+import type { ExportFormat } from './exportsWorker';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -244,6 +247,10 @@ async function main(): Promise<void> {
       'no-profile': { type: 'boolean', default: false },
       'out-dir': { type: 'string', default: join(ROOT, 'bench') },
       help: { type: 'boolean', default: false },
+      'export-users': { type: 'string', default: '1000000' },
+      'export-big-users': { type: 'string', default: '10000000' },
+      'export-big': { type: 'string', default: 'csv' },
+      'export-formats': { type: 'string', default: 'csv,jsonl' },
     },
   });
   if (values.help) {
@@ -252,7 +259,11 @@ async function main(): Promise<void> {
   --sizes 1000,5000,...      batch sizes (events per batch) for the memory/scale figures
   --throughput-events N      batch size of the side-by-side throughput figure (default 20000)
   --events-per-message N     events per Service Bus message (default 100)
-  --only throughput|scale    run one part only (targets of the other part are not judged)
+  --only throughput|scale|exports   run one part only (targets of the other parts are not judged)
+  --export-users N           users per export in the exports throughput figure (default 1000000)
+  --export-big-users N       users of the flat-memory export run (default 10000000)
+  --export-big csv           formats that get the flat-memory run (engine only, once; csv,jsonl for both, none for none)
+  --export-formats csv,jsonl export formats to measure (default both)
   --wait-quiet               before each timed run, wait (≤ 3 s) for other processes to use < 0.25 core
   --profile / --no-profile   CPU-profile the pipeline (default: only when a throughput target is missed)
   --out-dir DIR              where results.json and chart.svg go (default bench/); CPU profiles go to .local/bench-profiles/
@@ -265,7 +276,8 @@ Any app setting (docs/settings.md) can be set in the environment, e.g. DESTINATI
   const throughputEvents = Number(values['throughput-events']);
   const perMessage = Number(values['events-per-message']);
   if ([...sizes, throughputEvents, perMessage].some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('sizes must be positive whole numbers');
-  if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'scale') throw new Error('--only takes throughput or scale');
+  if (values.only !== undefined && !['throughput', 'scale', 'exports'].includes(values.only)) throw new Error('--only takes throughput, scale or exports');
+  const only = (part: string) => values.only === undefined || values.only === part;
   const outDir = resolve(values['out-dir']!);
   mkdirSync(outDir, { recursive: true });
   const settings = loadSettings({ ...process.env, APP_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', LOCAL_SECRETS_FILE: 'x', KEY_VAULT_URL: '' });
@@ -278,7 +290,7 @@ Any app setting (docs/settings.md) can be set in the environment, e.g. DESTINATI
   try {
     // 1. Throughput, pipeline vs ceiling, both codecs.
     let throughput: ThroughputResult | undefined;
-    if (values.only !== 'scale') {
+    if (only('throughput')) {
       const t = repsFor(throughputEvents, quick);
       process.stderr.write(`▶ throughput: ${fmtInt(throughputEvents)} events/batch, codecs null and deflate; pipeline, 3 ceilings and upload-only each in its own process; ${t.reps} interleaved repetitions after ${t.warmups} warm-ups\n`);
       const started1 = Date.now();
@@ -290,7 +302,7 @@ Any app setting (docs/settings.md) can be set in the environment, e.g. DESTINATI
 
     // 2–4. One fresh process per batch size: memory, throughput, requests, secret reads.
     const scale: ScaleResult[] = [];
-    if (values.only !== 'throughput') {
+    if (only('scale')) {
       for (const size of sizes) {
         const r = repsFor(size, quick);
         const result = await runWorker<ScaleResult>(
@@ -313,7 +325,7 @@ Any app setting (docs/settings.md) can be set in the environment, e.g. DESTINATI
     }
 
     const missed = throughput !== undefined && (throughput.perCodec.null.ratio < TARGETS.ratioNull || throughput.perCodec.deflate.ratio < TARGETS.ratioDeflate);
-    const wantProfile = values.profile ?? (!values['no-profile'] && missed);
+    const wantProfile = only('throughput') && (values.profile ?? (!values['no-profile'] && missed));
     let profile: Profiles | undefined;
     if (wantProfile) {
       profile = await runWorker<Profiles>(
@@ -323,7 +335,26 @@ Any app setting (docs/settings.md) can be set in the environment, e.g. DESTINATI
       );
     }
 
-    report({ throughput, scale, profile, settings, outDir, quick, perMessage, seconds: (Date.now() - started) / 1000, loadAtStart, waitQuiet: quietWaitMs > 0 });
+    // Exports: engine vs raw ceiling, peak RSS at 1M and 10M users (bench/exports.ts).
+    let exports: ExportsResult | undefined;
+    if (only('exports')) {
+      const bigFormats = values['export-big'] === 'none' ? [] : (values['export-big']!.split(',') as ExportFormat[]);
+      const formats = values['export-formats']!.split(',') as ExportFormat[];
+      if ([...bigFormats, ...formats].some((f) => f !== 'csv' && f !== 'jsonl')) throw new Error('--export-big and --export-formats take csv, jsonl or both (csv,jsonl); --export-big also none');
+      if ([Number(values['export-users']), Number(values['export-big-users'])].some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--export-users and --export-big-users must be positive whole numbers');
+      exports = await runExportsBench({
+        connectionString,
+        counter,
+        users: Number(values['export-users']),
+        bigUsers: Number(values['export-big-users']),
+        bigFormats,
+        formats,
+        rounds: quick ? { csv: 1, jsonl: 1 } : { csv: 2, jsonl: 2 },
+        profileDir: values.profile ? join(ROOT, '.local', 'bench-profiles') : undefined,
+      });
+    }
+
+    report({ exports, throughput, scale, profile, settings, outDir, quick, perMessage, seconds: (Date.now() - started) / 1000, loadAtStart, waitQuiet: quietWaitMs > 0 });
   } finally {
     await azurite.close();
     counter.stop();
@@ -484,6 +515,7 @@ function scaleSections(scale: ScaleResult[], settings: ReturnType<typeof loadSet
 }
 
 function report(input: {
+  exports?: ExportsResult;
   throughput?: ThroughputResult;
   scale: ScaleResult[];
   profile?: Profiles;
@@ -505,6 +537,10 @@ function report(input: {
     say();
   }
   const cost = scale.length > 0 ? scaleSections(scale, settings, input.perMessage, say, targets) : undefined;
+  if (input.exports) {
+    say();
+    exportsSection(input.exports, say, targets);
+  }
 
   say();
   say('5. Targets');
@@ -548,6 +584,8 @@ function report(input: {
     written.push(chartFile);
   }
   const resultsFile = join(outDir, 'results.json');
+  // `--only exports` adds its figures to the last full run's results instead of replacing them.
+  const previous = input.exports && !input.throughput && scale.length === 0 ? readResults(resultsFile) : undefined;
   const round2 = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 2) : v);
   writeFileSync(
     resultsFile,
@@ -580,6 +618,7 @@ function report(input: {
         throughput,
         scale,
         costPerMillionEvents: cost,
+        exports: input.exports,
         profile,
         table: text,
       },
@@ -587,6 +626,7 @@ function report(input: {
       2,
     ) + '\n',
   );
+  if (previous) mergeExportsInto(resultsFile, previous);
   written.push(resultsFile);
   process.stderr.write(`\nwrote ${written.map((f) => relative(process.cwd(), f)).join(' and ')}\n`);
 }
