@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { EventSchema } from './schemas/catalog';
+import { exceedsBytes, memberBound, upperBound } from './eventSize';
 
 /** Why one event cannot be written, naming the field. */
 export interface EventProblem {
   field: string;
   reason: string;
+  /** Over the size limit: dropped (and reported), as Braze drops events over 900 KB. */
+  oversize?: boolean;
 }
-
-export type EventCheck = { ok: true; record: Record<string, unknown> } | ({ ok: false } & EventProblem);
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -30,30 +31,58 @@ function typeName(schema: unknown): string {
 }
 
 /**
- * Checks one event against its schema and makes it writable: missing nullable fields become null.
+ * Checks one event against its schema and the size limit; undefined when it can be written as it is.
  * The event object itself is the record (avsc writes the schema's fields and ignores the rest, such as
- * `event_type` or fields of a newer Currents version), so no copy is made per event; it is changed only
- * once every field has passed, so a quarantined event is kept exactly as it was sent.
+ * `event_type` or fields of a newer Currents version; a missing nullable field is undefined, which avsc
+ * writes as its default, null), so nothing is copied or allocated per valid event, and a quarantined
+ * event is kept exactly as it was sent.
+ *
+ * The size rule rides on the same pass: a bound on the JSON size of the schema fields, plus
+ * `event_type`; only an event with other members (or a bound over the limit) is walked in full.
  */
-export function toRecord(event: Record<string, unknown>, schema: EventSchema): EventCheck {
+export function checkEvent(event: Record<string, unknown>, schema: EventSchema, maxBytes: number): EventProblem | undefined {
+  let bound = 2;
+  let members = 0;
   for (const field of schema.fields) {
     const value = event[field.name];
-    if (value === undefined || value === null) {
-      if (!field.nullable) return { ok: false, field: field.name, reason: `required field "${field.name}" is missing` };
+    if (value === undefined) {
+      if (!field.nullable) return sizeFirst(event, maxBytes, { field: field.name, reason: `required field "${field.name}" is missing` });
+      continue;
+    }
+    members += 1;
+    bound += memberBound(field.name, value);
+    if (value === null) {
+      if (!field.nullable) return sizeFirst(event, maxBytes, { field: field.name, reason: `required field "${field.name}" is missing` });
       continue;
     }
     if (!field.accepts(value)) {
       const range = field.valueType === 'float' && typeof value === 'number' ? ' (outside the 32-bit float range)' : '';
-      return { ok: false, field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}${range}` };
+      return sizeFirst(event, maxBytes, { field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}${range}` });
     }
     // Avro strings are UTF-8; avsc would write a lone surrogate as invalid UTF-8 (ED A0 80), unreadable by strict readers.
     if (typeof value === 'string' ? !value.isWellFormed() : typeof value === 'object' && hasLoneSurrogate(value)) {
-      return { ok: false, field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` };
+      return sizeFirst(event, maxBytes, { field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` });
     }
   }
-  // Missing nullable fields need no null written into the event: avsc writes a field that is undefined
-  // as its default, and every nullable field's default is null.
-  return { ok: true, record: event };
+  const eventType = event.event_type;
+  if (eventType !== undefined) {
+    members += 1;
+    bound += memberBound('event_type', eventType);
+  }
+  let keys = 0;
+  for (const key in event) if (key !== undefined) keys += 1;
+  if (keys !== members) bound = upperBound(event);
+  if (bound > maxBytes && exceedsBytes(event, maxBytes)) return oversize(maxBytes);
+  return undefined;
+}
+
+function oversize(maxBytes: number): EventProblem {
+  return { field: 'event', reason: `event is larger than ${maxBytes} bytes: dropped (Braze drops events over 900 KB)`, oversize: true };
+}
+
+/** An oversize event is reported as oversize whatever else is wrong with it. */
+function sizeFirst(event: Record<string, unknown>, maxBytes: number, problem: EventProblem): EventProblem {
+  return exceedsBytes(event, maxBytes) ? oversize(maxBytes) : problem;
 }
 
 /** A parked copy of a checked event: every schema field present, missing nullable ones as null. */

@@ -10,8 +10,7 @@ import { mapLimit } from '../util/mapLimit';
 import { BufferPool } from '../util/bufferPool';
 import { encodeContainerFile, syncMarkerFor } from './avroFile';
 import { currentsBlobName, connectorName, hourLabel, startOfHour } from './naming';
-import { toRecord, transformRecord, withNulls } from './eventRecord';
-import { exceedsBytes } from './eventSize';
+import { checkEvent, transformRecord, withNulls } from './eventRecord';
 import { parseBody, partitionOf, offsetOf, queuedTimeOf, type QueueMessage } from './queueMessage';
 import type { QuarantineEntry, QuarantineSink } from './quarantine';
 import type { ParkedEvent, ParkingSink } from './parking';
@@ -60,15 +59,29 @@ export class RetryableBatchError extends Error {
   }
 }
 
+/** One message's events of one group; `events` is the message's events array, for naming a bad event's index. */
+interface MessageUnit extends Unit<Record<string, unknown>> {
+  message: QueueMessage;
+  integrationId: string;
+  events: readonly unknown[];
+}
+
 interface Group {
   integration: Integration;
   integrationInvalid?: string;
   schema: EventSchema;
   queuedHour: Date;
   partition: number;
-  units: Unit<Record<string, unknown>>[];
+  /** Routed but not yet checked until `checkGroup`: validation runs per group, overlapping other groups' uploads. */
+  units: MessageUnit[];
   priorAttempt: boolean;
 }
+
+/** A batch's groups: by (integration, queued hour, partition), then by event type. */
+type Groups = Map<string, Map<string, Group>>;
+
+/** Problems found in a batch, per message; written to quarantine once every group is done. */
+type Problems = Map<QueueMessage, QuarantineEntry[]>;
 
 
 /** File bodies: their memory is reused once their upload settles (see BufferPool). */
@@ -98,53 +111,73 @@ function emptyReport(messages: number): BatchReport {
  */
 export async function processCurrentsBatch(messages: QueueMessage[], deps: CurrentsDeps): Promise<BatchReport> {
   const report = emptyReport(messages.length);
-  const groups = new Map<string, Group>();
-  const quarantineJobs: { problems: QuarantineEntry[]; at: { day: string; partition: number; offset: bigint } }[] = [];
+  const groups: Groups = new Map();
+  const problems: Problems = new Map();
 
+  // Routing only (cheap, serial). Field checks run per group in deliverGroup, so on a machine with
+  // cores to spare they overlap the uploads of the groups before them instead of delaying them all.
   for (const message of messages) {
-    const problems: QuarantineEntry[] = [];
     const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString() };
     const parsed = parseBody(message.body);
     if (!parsed.ok) {
-      problems.push({ ...base, field: parsed.field, reason: parsed.reason, payload: bodyPreview(message.body) });
-    } else {
-      report.events += parsed.events.length;
-      const lookup = await deps.integrations.get(parsed.integrationId);
-      if (lookup.kind === 'missing') {
-        problems.push({ ...base, integrationId: parsed.integrationId, field: 'integrationId', reason: `unknown integration id ${parsed.integrationId}`, payload: parsed.events });
-        report.quarantined.events += parsed.events.length;
-      } else {
-        const integration = lookup.kind === 'found' ? lookup.integration : undefined;
-        const invalid = lookup.kind === 'invalid' ? lookup.error.message : undefined;
-        collectEvents(message, parsed.integrationId, parsed.events, integration, invalid, deps, report, groups, problems);
-      }
+      problemsOf(problems, message).push({ ...base, field: parsed.field, reason: parsed.reason, payload: bodyPreview(message.body) });
+      continue;
     }
-    if (problems.length > 0) {
-      report.quarantined.messages += 1;
-      const at = { day: hourLabel(queuedTimeOf(message)).slice(0, 10), partition: partitionOf(message.sequenceNumber), offset: offsetOf(message.sequenceNumber) };
-      quarantineJobs.push({ problems, at });
+    report.events += parsed.events.length;
+    const lookup = await deps.integrations.get(parsed.integrationId);
+    if (lookup.kind === 'missing') {
+      problemsOf(problems, message).push({ ...base, integrationId: parsed.integrationId, field: 'integrationId', reason: `unknown integration id ${parsed.integrationId}`, payload: parsed.events });
+      report.quarantined.events += parsed.events.length;
+    } else {
+      const integration = lookup.kind === 'found' ? lookup.integration : undefined;
+      const invalid = lookup.kind === 'invalid' ? lookup.error.message : undefined;
+      routeEvents(message, parsed.integrationId, parsed.events, integration, invalid, deps, report, groups, problems);
     }
   }
 
-  await Promise.all([
-    mapLimit([...groups.values()], deps.settings.DESTINATION_CONCURRENCY, (group) => deliverGroup(group, deps, report)),
-    // Bounded (one blob per bad message), and never a promise left rejected while groups are written.
-    // Quarantine failures (our own storage) are transient by nature: retry the batch.
-    mapLimit(quarantineJobs, deps.settings.DESTINATION_CONCURRENCY, async (job) => {
-      try {
-        await deps.quarantine.record(job.problems, job.at);
-      } catch (err) {
-        report.retryableFailures.push(`quarantine: ${describeError(err)}`);
-      }
-    }),
-  ]);
+  await mapLimit([...groups.values()].flatMap((byType) => [...byType.values()]), deps.settings.DESTINATION_CONCURRENCY, (group) => deliverGroup(group, deps, report, problems));
+  await writeQuarantine(problems, deps, report);
 
   publish(report, deps.telemetry);
   if (report.retryableFailures.length > 0) throw new RetryableBatchError(report.retryableFailures);
   return report;
 }
 
-function collectEvents(
+function problemsOf(problems: Problems, message: QueueMessage): QuarantineEntry[] {
+  let list = problems.get(message);
+  if (!list) {
+    list = [];
+    problems.set(message, list);
+  }
+  return list;
+}
+
+/**
+ * One blob per message with problems. Entries sorted by event index (message-level ones first), so a
+ * redelivered message gives the same content — the quarantine blob's name is a hash of it.
+ * Quarantine failures (our own storage) are transient by nature: retry the batch.
+ */
+async function writeQuarantine(problems: Problems, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+  report.quarantined.messages += problems.size;
+  await mapLimit([...problems], deps.settings.DESTINATION_CONCURRENCY, async ([message, entries]) => {
+    entries.sort((a, b) => (a.eventIndex ?? -1) - (b.eventIndex ?? -1));
+    const at = { day: hourLabel(queuedTimeOf(message)).slice(0, 10), partition: partitionOf(message.sequenceNumber), offset: offsetOf(message.sequenceNumber) };
+    try {
+      await deps.quarantine.record(entries, at);
+    } catch (err) {
+      report.retryableFailures.push(`quarantine: ${describeError(err)}`);
+    }
+  });
+}
+
+function quarantineEvent(problems: Problems, report: BatchReport, unit: { message: QueueMessage; integrationId: string }, eventIndex: number, event: unknown, field: string, reason: string, eventType?: string): void {
+  const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
+  const { message, integrationId } = unit;
+  problemsOf(problems, message).push({ messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId, eventIndex, eventId, eventType, field, reason, payload: event });
+  report.quarantined.events += 1;
+}
+
+function routeEvents(
   message: QueueMessage,
   integrationId: string,
   events: unknown[],
@@ -152,24 +185,24 @@ function collectEvents(
   integrationInvalid: string | undefined,
   deps: CurrentsDeps,
   report: BatchReport,
-  groups: Map<string, Group>,
-  problems: QuarantineEntry[],
+  groups: Groups,
+  problems: Problems,
 ): void {
-  const base = { messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId };
   const version = integration?.currentsVersion ?? deps.settings.CURRENTS_VERSION;
   const selected = integration ? selectionOf(integration, deps.catalog, version) : undefined;
   const queuedHour = startOfHour(queuedTimeOf(message));
   const partition = partitionOf(message.sequenceNumber);
   const offset = offsetOf(message.sequenceNumber);
-  const groupKeyPrefix = `${integrationId}|${queuedHour.getTime()}|${partition}|`;
-  // This message's unit in each group it feeds, by event type (one lookup per type, not per event).
-  const unitsByType = new Map<string, Record<string, unknown>[]>();
-  const maxBytes = deps.settings.MAX_EVENT_BYTES;
-  const quarantine = (eventIndex: number, event: unknown, field: string, reason: string, eventType?: string) => {
-    const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
-    problems.push({ ...base, eventIndex, eventId, eventType, field, reason, payload: event });
-    report.quarantined.events += 1;
-  };
+  // The groups this message can feed, by event type: one string key per message, not per event.
+  const seriesKey = `${integrationId}|${queuedHour.getTime()}|${partition}`;
+  let groupsByType = groups.get(seriesKey);
+  if (!groupsByType) {
+    groupsByType = new Map();
+    groups.set(seriesKey, groupsByType);
+  }
+  const source = { message, integrationId };
+  const quarantine = (eventIndex: number, event: unknown, field: string, reason: string, eventType?: string) =>
+    quarantineEvent(problems, report, source, eventIndex, event, field, reason, eventType);
 
   for (let eventIndex = 0; eventIndex < events.length; eventIndex++) {
     const event = events[eventIndex];
@@ -195,33 +228,54 @@ function collectEvents(
       report.skippedNotSelected += 1;
       continue;
     }
-    if (exceedsBytes(event, maxBytes)) {
-      report.droppedOversize += 1;
-      report.quarantined.events -= 1; // counted as dropped, reported through quarantine
-      quarantine(eventIndex, event, 'event', `event is larger than ${maxBytes} bytes: dropped (Braze drops events over 900 KB)`, eventType);
-      continue;
+    let group = groupsByType.get(eventType);
+    if (!group) {
+      const owner = integration ?? placeholderIntegration(integrationId);
+      group = { integration: owner, integrationInvalid, schema, queuedHour, partition, units: [], priorAttempt: false };
+      groupsByType.set(eventType, group);
     }
-    const checked = toRecord(event as Record<string, unknown>, schema);
-    if (!checked.ok) {
-      quarantine(eventIndex, event, checked.field, checked.reason, eventType);
-      continue;
-    }
-    let items = unitsByType.get(eventType);
-    if (!items) {
-      items = [];
-      unitsByType.set(eventType, items);
-      const key = groupKeyPrefix + eventType;
-      let group = groups.get(key);
-      if (!group) {
-        const owner = integration ?? placeholderIntegration(integrationId);
-        group = { integration: owner, integrationInvalid, schema, queuedHour, partition, units: [], priorAttempt: false };
-        groups.set(key, group);
-      }
+    // Messages are routed one after another, so this message's unit in a group, if any, is its last.
+    let unit = group.units[group.units.length - 1];
+    if (unit?.message !== message) {
+      unit = { offset, items: [], message, integrationId, events };
+      group.units.push(unit);
       group.priorAttempt ||= message.deliveryCount > 1;
-      group.units.push({ offset, items });
     }
-    items.push(checked.record);
+    unit.items.push(event as Record<string, unknown>);
   }
+}
+
+/**
+ * Field checks of a group's events (size bound, then schema): bad events go to quarantine naming
+ * message, index and field; units left with no events are dropped.
+ */
+function checkGroup(group: Group, deps: CurrentsDeps, report: BatchReport, problems: Problems): void {
+  const maxBytes = deps.settings.MAX_EVENT_BYTES;
+  const { schema } = group;
+  const eventType = schema.eventType;
+  let emptied = false;
+  for (const unit of group.units) {
+    const items = unit.items;
+    let kept = 0;
+    for (let i = 0; i < items.length; i++) {
+      const event = items[i];
+      const problem = checkEvent(event, schema, maxBytes);
+      if (problem) {
+        if (problem.oversize) {
+          report.droppedOversize += 1;
+          report.quarantined.events -= 1; // counted as dropped, reported through quarantine
+        }
+        quarantineEvent(problems, report, unit, unit.events.indexOf(event), event, problem.field, problem.reason, eventType);
+        continue;
+      }
+      items[kept++] = event;
+    }
+    if (kept < items.length) {
+      items.length = kept;
+      emptied ||= kept === 0;
+    }
+  }
+  if (emptied) group.units = group.units.filter((u) => u.items.length > 0);
 }
 
 /** The selected event types, computed once per integration settings object (the registry caches it). */
@@ -239,9 +293,11 @@ function placeholderIntegration(id: string): Integration {
   return { id, name: id, contactEmail: 'unknown@invalid', connectionStringSecret: 'unknown', container: 'unknown', prefix: 'currents', eventTypes: ['*'], codec: 'null', transformations: [], status: 'active' };
 }
 
-async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchReport): Promise<void> {
+async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchReport, problems: Problems): Promise<void> {
+  checkGroup(group, deps, report, problems);
+  if (group.units.length === 0) return;
   // Batches usually arrive in sequence order, but a redelivered mix need not: files want sorted offsets.
-  group.units.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+  if (!sortedByOffset(group.units)) group.units.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
   const events = group.units.reduce((n, u) => n + u.items.length, 0);
   const label = `${group.integration.id}/${group.schema.eventType}/${hourLabel(group.queuedHour)}`;
   if (group.integrationInvalid) return park(group, `integration settings invalid: ${group.integrationInvalid}`, deps, report);
@@ -287,6 +343,11 @@ async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchRepor
     }
     report.alreadyWritten += progress.alreadyPresentItems;
   }
+}
+
+function sortedByOffset(units: readonly MessageUnit[]): boolean {
+  for (let i = 1; i < units.length; i++) if (units[i - 1].offset > units[i].offset) return false;
+  return true;
 }
 
 function failureOf(err: unknown): string {

@@ -89,18 +89,31 @@ export function decodeOffsets(text: string | undefined): Set<bigint> | undefined
   return out;
 }
 
+/** Decimal digits of a non-negative offset (< 2^53), without making a string per unit. */
+function digits(offset: bigint): number {
+  let x = Number(offset);
+  let d = 1;
+  while (x >= 10) {
+    x = Math.floor(x / 10);
+    d++;
+  }
+  return d;
+}
+
 /**
  * Greedy, deterministic split into files: by item count and by coverage-metadata size.
  * The coverage text length is tracked incrementally (units are sorted), so this stays linear.
  */
 export function chunkUnits<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
+  // Common case: even written out one by one, the offsets fit the metadata; split by count alone.
+  if (units.length === 0 || units.length * (digits(units[units.length - 1].offset) + 1) <= MAX_COVERAGE_CHARS) return chunkByItems(units, maxItems);
   const chunks: Unit<T>[][] = [];
   let current: Unit<T>[] = [];
   let items = 0;
   let chars = 0;
   let rangeStart = 0n;
   let rangeEnd = -1n;
-  const rangeChars = (a: bigint, b: bigint) => (a === b ? `${a}` : `${a}-${b}`).length;
+  const rangeChars = (a: bigint, b: bigint) => (a === b ? digits(a) : digits(a) + 1 + digits(b));
   for (const unit of units) {
     const extends_ = current.length > 0 && unit.offset === rangeEnd + 1n;
     const nextChars = current.length === 0 ? rangeChars(unit.offset, unit.offset)
@@ -128,6 +141,23 @@ export function chunkUnits<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
   return chunks;
 }
 
+function chunkByItems<T>(units: Unit<T>[], maxItems: number): Unit<T>[][] {
+  const chunks: Unit<T>[][] = [];
+  let current: Unit<T>[] = [];
+  let items = 0;
+  for (const unit of units) {
+    if (current.length > 0 && items + unit.items.length > maxItems) {
+      chunks.push(current);
+      current = [];
+      items = 0;
+    }
+    current.push(unit);
+    items += unit.items.length;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 export async function existingCoverage(container: ContainerClient, prior: NonNullable<CoveredWriteRequest<unknown>['priorAttempt']>): Promise<Set<bigint>> {
   const covered = new Set<bigint>();
   for await (const blob of container.listBlobsFlat({ prefix: prior.dirPrefix, includeMetadata: true })) {
@@ -135,6 +165,16 @@ export async function existingCoverage(container: ContainerClient, prior: NonNul
     for (const o of decodeOffsets(blob.metadata?.[COVERAGE_KEY]) ?? []) covered.add(o);
   }
   return covered;
+}
+
+/** The units' items in order (a plain loop: flatMap is several times slower on a file's worth). */
+function itemsOf<T>(units: Unit<T>[]): T[] {
+  let n = 0;
+  for (const u of units) n += u.items.length;
+  const out = new Array<T>(n);
+  let i = 0;
+  for (const u of units) for (const item of u.items) out[i++] = item;
+  return out;
 }
 
 export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<CoveredWriteResult> {
@@ -155,7 +195,7 @@ export async function writeCovered<T>(req: CoveredWriteRequest<T>): Promise<Cove
     while (pending.length > 0) {
       const name = req.nameFor(pending[0].offset);
       const offsets = pending.map((u) => u.offset);
-      const items = pending.flatMap((u) => u.items);
+      const items = itemsOf(pending);
       const { body, contentType, release } = req.encode(name, items);
       try {
         await req.container.getBlockBlobClient(name).upload(body, body.length, {

@@ -20,6 +20,8 @@ export interface Destination {
  */
 export class Destinations {
   private readonly clients = new Map<string, BlobServiceClient>();
+  /** Container clients per service client (building one parses and copies the pipeline: once per batch group adds up). */
+  private readonly containers = new WeakMap<BlobServiceClient, Map<string, ContainerClient>>();
 
   constructor(
     private readonly secrets: SecretReader,
@@ -51,6 +53,16 @@ export class Destinations {
       for (const old of this.clients.keys()) if (old.startsWith(`${target.connectionStringSecret}@`)) this.clients.delete(old);
       this.clients.set(key, client);
     }
-    return { container: client.getContainerClient(target.container), secretVersion: secret.version };
+    let containers = this.containers.get(client);
+    if (!containers) {
+      containers = new Map();
+      this.containers.set(client, containers);
+    }
+    let container = containers.get(target.container);
+    if (!container) {
+      container = client.getContainerClient(target.container);
+      containers.set(target.container, container);
+    }
+    return { container, secretVersion: secret.version };
   }
 }
