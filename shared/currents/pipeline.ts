@@ -59,11 +59,18 @@ export class RetryableBatchError extends Error {
   }
 }
 
-/** One message's events of one group; `events` is the message's events array, for naming a bad event's index. */
-interface MessageUnit extends Unit<Record<string, unknown>> {
+/** A routed message: what a bad event's quarantine entry names. */
+interface MessageSource {
   message: QueueMessage;
   integrationId: string;
   events: readonly unknown[];
+  /** Event → index in `events`, built on the message's first bad event (a bad message stays linear). */
+  positions?: Map<unknown, number>;
+}
+
+/** One message's events of one group. */
+interface MessageUnit extends Unit<Record<string, unknown>> {
+  source: MessageSource;
 }
 
 interface Group {
@@ -170,9 +177,9 @@ async function writeQuarantine(problems: Problems, deps: CurrentsDeps, report: B
   });
 }
 
-function quarantineEvent(problems: Problems, report: BatchReport, unit: { message: QueueMessage; integrationId: string }, eventIndex: number, event: unknown, field: string, reason: string, eventType?: string): void {
+function quarantineEvent(problems: Problems, report: BatchReport, source: MessageSource, eventIndex: number, event: unknown, field: string, reason: string, eventType?: string): void {
   const eventId = typeof (event as { id?: unknown })?.id === 'string' ? (event as { id: string }).id : undefined;
-  const { message, integrationId } = unit;
+  const { message, integrationId } = source;
   problemsOf(problems, message).push({ messageId: message.messageId, sequenceNumber: message.sequenceNumber.toString(), integrationId, eventIndex, eventId, eventType, field, reason, payload: event });
   report.quarantined.events += 1;
 }
@@ -200,7 +207,7 @@ function routeEvents(
     groupsByType = new Map();
     groups.set(seriesKey, groupsByType);
   }
-  const source = { message, integrationId };
+  const source: MessageSource = { message, integrationId, events };
   const quarantine = (eventIndex: number, event: unknown, field: string, reason: string, eventType?: string) =>
     quarantineEvent(problems, report, source, eventIndex, event, field, reason, eventType);
 
@@ -236,8 +243,8 @@ function routeEvents(
     }
     // Messages are routed one after another, so this message's unit in a group, if any, is its last.
     let unit = group.units[group.units.length - 1];
-    if (unit?.message !== message) {
-      unit = { offset, items: [], message, integrationId, events };
+    if (unit?.source !== source) {
+      unit = { offset, items: [], source };
       group.units.push(unit);
       group.priorAttempt ||= message.deliveryCount > 1;
     }
@@ -265,7 +272,7 @@ function checkGroup(group: Group, deps: CurrentsDeps, report: BatchReport, probl
           report.droppedOversize += 1;
           report.quarantined.events -= 1; // counted as dropped, reported through quarantine
         }
-        quarantineEvent(problems, report, unit, unit.events.indexOf(event), event, problem.field, problem.reason, eventType);
+        quarantineEvent(problems, report, unit.source, positionOf(unit.source, event), event, problem.field, problem.reason, eventType);
         continue;
       }
       items[kept++] = event;
@@ -343,6 +350,14 @@ async function deliverGroup(group: Group, deps: CurrentsDeps, report: BatchRepor
     }
     report.alreadyWritten += progress.alreadyPresentItems;
   }
+}
+
+function positionOf(source: MessageSource, event: unknown): number {
+  if (!source.positions) {
+    source.positions = new Map();
+    source.events.forEach((e, i) => source.positions!.has(e) || source.positions!.set(e, i));
+  }
+  return source.positions.get(event) ?? -1;
 }
 
 function sortedByOffset(units: readonly MessageUnit[]): boolean {
