@@ -62,7 +62,8 @@ export class UnprovableConflictError extends Error {
 }
 
 export function encodeOffsets(offsets: bigint[]): string {
-  const sorted = [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const inOrder = offsets.every((o, i) => i === 0 || offsets[i - 1] <= o);
+  const sorted = inOrder ? offsets : [...offsets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const parts: string[] = [];
   let start = sorted[0];
   let prev = sorted[0];
