@@ -249,7 +249,7 @@ async function main(): Promise<void> {
       help: { type: 'boolean', default: false },
       'export-users': { type: 'string', default: '1000000' },
       'export-big-users': { type: 'string', default: '10000000' },
-      'export-big': { type: 'string', default: 'csv' },
+      'export-big': { type: 'string', default: 'csv,jsonl' },
       'export-formats': { type: 'string', default: 'csv,jsonl' },
     },
   });
@@ -262,7 +262,7 @@ async function main(): Promise<void> {
   --only throughput|scale|exports   run one part only (targets of the other parts are not judged)
   --export-users N           users per export in the exports throughput figure (default 1000000)
   --export-big-users N       users of the flat-memory export run (default 10000000)
-  --export-big csv           formats that get the flat-memory run (engine only, once; csv,jsonl for both, none for none)
+  --export-big csv,jsonl     formats that get the flat-memory run (engine only, once; default both; none for none)
   --export-formats csv,jsonl export formats to measure (default both)
   --wait-quiet               before each timed run, wait (≤ 3 s) for other processes to use < 0.25 core
   --profile / --no-profile   CPU-profile the pipeline (default: only when a throughput target is missed)

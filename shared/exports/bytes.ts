@@ -19,7 +19,12 @@ export class ByteBuilder {
   }
 
   private alloc(size: number): Buffer {
-    return this.pool ? this.pool.acquire(size) : Buffer.allocUnsafe(size);
+    if (!this.pool) return Buffer.allocUnsafe(size);
+    // Pooled sizes in steps of 512 KiB: files of one export differ by a few percent, and a buffer a
+    // little too small for the next file would otherwise be dropped (garbage) and a new one made.
+    const step = 512 * 1024;
+    const buf = this.pool.acquire(Math.ceil(size / step) * step);
+    return buf;
   }
 
   append(text: string): void {

@@ -5,7 +5,7 @@ import { csvBytes } from './csv';
 import { ExportReadError, ExportWriteError, type WrittenFile } from './errors';
 import { checkJob, type ExportJob } from './job';
 import { jsonLinesBytes } from './jsonLines';
-import { apiExportFolder, checkPrefix, chunkNumber, csvExportFolder, newObjectPrefix, randomName } from './naming';
+import { apiExportFolder, checkId, checkPrefix, chunkNumber, csvExportFolder, newObjectPrefix, randomName } from './naming';
 import { DEFAULT_COMPRESSION_LEVEL, gzip, zipOne, ZipStream } from './packaging';
 import { BufferPool } from '../util/bufferPool';
 
@@ -70,6 +70,9 @@ export async function writeExport(rows: AsyncIterable<UserRow> | Iterable<UserRo
   const now = options.now ?? new Date();
   const usersPerFile = options.usersPerFile ?? 5000;
   if (!Number.isInteger(usersPerFile) || usersPerFile < 1) throw new RangeError('usersPerFile must be a positive whole number');
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive whole number');
+  const makeName = options.names ?? randomName;
   // Each file's buffers are sized after the previous one's (files of one export are alike): no regrowing.
   let hint: number | undefined;
   let packedHint: number | undefined;
@@ -86,14 +89,16 @@ export async function writeExport(rows: AsyncIterable<UserRow> | Iterable<UserRo
     container: options.container,
     now,
     usersPerFile,
-    concurrency: options.concurrency ?? 4,
+    concurrency,
     level: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
     blockSize: options.blockSize ?? 4 * 1024 * 1024,
     onProgress: options.onProgress,
-    names: options.names ?? randomName,
+    // A caller's names become path segments too: checked like ids.
+    names: () => checkId('names()', makeName()),
     // File bodies are Node Buffers (external memory), freed only by a major GC: without reuse, a few
     // dozen MB of finished bodies wait for one. A settled body hands its memory to the next file.
-    pool: new BufferPool({ maxKeptBytes: 12 * 1024 * 1024 }),
+    // Kept: up to 24 MB of free buffers, more than the ~8 in circulation need, so none is dropped.
+    pool: new BufferPool({ maxKeptBytes: 24 * 1024 * 1024 }),
   };
   const { pool } = settings;
   if (checked.kind === 'api-segment') {
@@ -135,15 +140,21 @@ interface Settings {
 
 /** Rows in chunks of `size` (the last one shorter; none for no rows). */
 async function* chunked(rows: AsyncIterable<UserRow> | Iterable<UserRow>, size: number): AsyncGenerator<UserRow[]> {
-  let chunk: UserRow[] = [];
+  // Allocated at full size: a chunk grown by push leaves copies behind that outlive young-generation GCs.
+  let chunk = new Array<UserRow>(size);
+  let n = 0;
   for await (const row of rows) {
-    chunk.push(row);
-    if (chunk.length === size) {
+    chunk[n++] = row;
+    if (n === size) {
       yield chunk;
-      chunk = [];
+      chunk = new Array<UserRow>(size);
+      n = 0;
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (n > 0) {
+    chunk.length = n;
+    yield chunk;
+  }
 }
 
 /** Marks errors of the row source, so they are told apart from our own. */
@@ -306,5 +317,6 @@ async function zipOfCsvs(rows: AsyncIterable<UserRow> | Iterable<UserRow>, s: Se
   }
   const outcome = await upload;
   if (outcome) throw writeFailure(name, outcome.err, []);
+  s.onProgress?.({ rows: rowsDone, files: 1, bytes: uploaded });
   return { files: [{ name, rows: rowsDone, bytes: uploaded, entries }], rows: rowsDone, bytes: uploaded };
 }

@@ -180,6 +180,8 @@ test('a bad id is refused before anything is read or written', async () => {
   await assert.rejects(writeExport(rows, { kind: 'csv', report: 'user-data', source: 'segment', sourceId: '../../other' }, { container: c }), (err: unknown) => err instanceof ExportRequestError && err.field === 'segment_id');
   await assert.rejects(writeExport(rows, { kind: 'api-segment', segmentId: 'ok', fields: ['email'] }, { container: c, prefix: 'a/../b' }), (err: unknown) => err instanceof ExportRequestError && err.field === 'prefix');
   assert.equal(read, 0);
+  await assert.rejects(writeExport([{ user_id: 'u' }], { kind: 'csv', report: 'user-data', source: 'segment', sourceId: 's' }, { container: c, names: () => '../x' }), (err: unknown) => err instanceof ExportRequestError && err.field === 'names()');
+  await assert.rejects(writeExport([{ user_id: 'u' }], { kind: 'api-segment', segmentId: 's', fields: ['user_id'] }, { container: c, names: () => 'a/b' }), (err: unknown) => err instanceof ExportRequestError && err.field === 'names()');
   assert.deepEqual(await names(c), []);
 });
 
