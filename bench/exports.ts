@@ -12,6 +12,7 @@ import type { ChildToParent, ParentToChild } from './lib/ipc';
 import { series, type Series, type Timed } from './lib/series';
 import { table, fmtInt, fmt1, fmt2 } from './lib/stats';
 import type { ExportArm, ExportArmResult, ExportFormat, ExportsWorkerConfig } from './exportsWorker';
+import { childExecArgv } from './lib/workerArgs';
 
 export const EXPORT_TARGETS = { ratio: 0.8, peakRssMB: 200 };
 
@@ -59,8 +60,8 @@ interface Arm {
 
 function startArm(cfg: ExportsWorkerConfig, counter: RequestCounter): Arm {
   const child = fork(join(__dirname, 'exportsWorker.js'), [], {
-    // The engine must fit in 200 MB: no larger heap than a Functions worker would have by default.
-    execArgv: ['--expose-gc', '--disable-warning=ExperimentalWarning'],
+    // The engine must fit in 200 MB: the worker's own Node arguments, no larger heap.
+    execArgv: childExecArgv(),
     env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

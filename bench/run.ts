@@ -26,6 +26,7 @@ import type { ProfileSummary } from './lib/profile';
 // Exports (issue 3): a part of its own, see bench/exports.ts.
 import { runExportsBench, exportsSection, readResults, mergeExportsInto, type ExportsResult } from './exports';
 import type { ExportFormat } from './exportsWorker';
+import { childExecArgv, deployedWorkerArguments } from './lib/workerArgs';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -92,7 +93,7 @@ function runWorker<T>(cfg: WorkerConfig, counter: RequestCounter, label: string)
     const started = Date.now();
     process.stderr.write(`▶ ${label}\n`);
     const child = fork(join(__dirname, 'worker.js'), [], {
-      execArgv: ['--expose-gc', '--disable-warning=ExperimentalWarning'],
+      execArgv: childExecArgv(),
       env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -127,7 +128,7 @@ interface Arm {
 /** A figure-1 contender in its own process: set up and warmed on start, then one timed run per run(). */
 function startArm(cfg: WorkerConfig, counter: RequestCounter): Arm {
   const child = fork(join(__dirname, 'worker.js'), [], {
-    execArgv: ['--expose-gc', '--disable-warning=ExperimentalWarning'],
+    execArgv: childExecArgv(),
     env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -531,6 +532,9 @@ function report(input: {
   const lines: string[] = [];
   const say = (s = '') => lines.push(s);
   const targets: Target[] = [];
+  const workerArgs = deployedWorkerArguments();
+  say(`Every measured process runs with the Functions worker's Node arguments: ${workerArgs.length ? workerArgs.join(' ') : "(none: Node's defaults)"} (languageWorkers__node__arguments; BENCH_WORKER_ARGS overrides).`);
+  say();
 
   if (throughput) {
     throughputSection(throughput, say, targets);
@@ -593,6 +597,7 @@ function report(input: {
       {
         generatedAt: new Date().toISOString(),
         revision: gitRevision(),
+        workerNodeArguments: deployedWorkerArguments(),
         machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemoryMB: Math.round(totalmem() / 1048576), node: process.versions.node, platform: process.platform },
         quick: input.quick,
         waitQuiet: input.waitQuiet,
