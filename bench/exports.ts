@@ -257,7 +257,7 @@ export function mergeExportsInto(file: string, previous: Record<string, unknown>
   const merged = {
     ...previous,
     targets: { ...(previous.targets as object), ...fresh.targets },
-    exports: { ...fresh.exports, run: { generatedAt: fresh.generatedAt, revision: fresh.revision, machine: fresh.machine, quick: fresh.quick, seconds: fresh.seconds, loadAverage: fresh.loadAverage }, table: fresh.table },
+    exports: { ...fresh.exports, run: { generatedAt: fresh.generatedAt, revision: fresh.revision, machine: fresh.machine, workerNodeArguments: fresh.workerNodeArguments, quick: fresh.quick, seconds: fresh.seconds, loadAverage: fresh.loadAverage }, table: fresh.table },
   };
   writeFileSync(file, JSON.stringify(merged, null, 2) + '\n');
 }
