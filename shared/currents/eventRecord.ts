@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventSchema } from './schemas/catalog';
-import { exceedsBytes } from './eventSize';
-import { fastCheckOf, hasLoneSurrogate } from './compiledCheck';
+import { exceedsBytes, memberBound, upperBound } from './eventSize';
 
 /** Why one event cannot be written, naming the field. */
 export interface EventProblem {
@@ -19,6 +18,14 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/** A lone UTF-16 surrogate cannot be encoded as UTF-8 (String.prototype.isWellFormed is native and fast). */
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return !value.isWellFormed();
+  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => !k.isWellFormed() || hasLoneSurrogate(v));
+  return false;
+}
+
 function typeName(schema: unknown): string {
   return typeof schema === 'string' ? schema : JSON.stringify(schema);
 }
@@ -30,37 +37,52 @@ function typeName(schema: unknown): string {
  * writes as its default, null), so nothing is copied or allocated per valid event, and a quarantined
  * event is kept exactly as it was sent.
  *
- * Most events are settled by the generated fast path (compiledCheck.ts); the rest get the full check,
- * which finds the exact problem.
+ * The size rule rides on the same pass: a bound on the JSON size of the schema fields, plus
+ * `event_type`; only an event with other members (or a bound over the limit) is walked in full.
  */
 export function checkEvent(event: Record<string, unknown>, schema: EventSchema, maxBytes: number): EventProblem | undefined {
-  const bound = fastCheckOf(schema)(event);
-  if (bound >= 0 && bound <= maxBytes) return undefined;
-  return fullCheck(event, schema, maxBytes);
-}
-
-function fullCheck(event: Record<string, unknown>, schema: EventSchema, maxBytes: number): EventProblem | undefined {
-  let problem: EventProblem | undefined;
+  let bound = 2;
+  let members = 0;
   for (const field of schema.fields) {
     const value = event[field.name];
-    if (value === undefined || value === null) {
-      if (!field.nullable) problem = { field: field.name, reason: `required field "${field.name}" is missing` };
-    } else if (!field.accepts(value)) {
-      const range = field.valueType === 'float' && typeof value === 'number' ? ' (outside the 32-bit float range)' : '';
-      problem = { field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}${range}` };
-    } else if (typeof value === 'string' ? !value.isWellFormed() : typeof value === 'object' && hasLoneSurrogate(value)) {
-      // Avro strings are UTF-8; avsc would write a lone surrogate as invalid UTF-8 (ED A0 80), unreadable by strict readers.
-      problem = { field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` };
+    if (value === undefined) {
+      if (!field.nullable) return sizeFirst(event, maxBytes, { field: field.name, reason: `required field "${field.name}" is missing` });
+      continue;
     }
-    if (problem) break;
+    members += 1;
+    bound += memberBound(field.name, value);
+    if (value === null) {
+      if (!field.nullable) return sizeFirst(event, maxBytes, { field: field.name, reason: `required field "${field.name}" is missing` });
+      continue;
+    }
+    if (!field.accepts(value)) {
+      const range = field.valueType === 'float' && typeof value === 'number' ? ' (outside the 32-bit float range)' : '';
+      return sizeFirst(event, maxBytes, { field: field.name, reason: `field "${field.name}": expected ${typeName(field.valueType)}, got ${describe(value)}${range}` });
+    }
+    // Avro strings are UTF-8; avsc would write a lone surrogate as invalid UTF-8 (ED A0 80), unreadable by strict readers.
+    if (typeof value === 'string' ? !value.isWellFormed() : typeof value === 'object' && hasLoneSurrogate(value)) {
+      return sizeFirst(event, maxBytes, { field: field.name, reason: `field "${field.name}": string is not valid Unicode (lone UTF-16 surrogate), cannot be written as UTF-8` });
+    }
   }
-  // An oversize event is reported as oversize whatever else is wrong with it.
-  if (exceedsBytes(event, maxBytes)) return oversize(maxBytes);
-  return problem;
+  const eventType = event.event_type;
+  if (eventType !== undefined) {
+    members += 1;
+    bound += memberBound('event_type', eventType);
+  }
+  let keys = 0;
+  for (const key in event) if (key !== undefined) keys += 1;
+  if (keys !== members) bound = upperBound(event);
+  if (bound > maxBytes && exceedsBytes(event, maxBytes)) return oversize(maxBytes);
+  return undefined;
 }
 
 function oversize(maxBytes: number): EventProblem {
   return { field: 'event', reason: `event is larger than ${maxBytes} bytes: dropped (Braze drops events over 900 KB)`, oversize: true };
+}
+
+/** An oversize event is reported as oversize whatever else is wrong with it. */
+function sizeFirst(event: Record<string, unknown>, maxBytes: number, problem: EventProblem): EventProblem {
+  return exceedsBytes(event, maxBytes) ? oversize(maxBytes) : problem;
 }
 
 /** A parked copy of a checked event: every schema field present, missing nullable ones as null. */

@@ -16,9 +16,14 @@ export function upperBound(value: unknown): number {
   // Strings and numbers inline: this runs for every event, and most values are flat.
   for (const k in record) {
     const v = record[k];
-    n += k.length * 6 + 4 + (typeof v === 'string' ? v.length * 6 + 2 : typeof v === 'object' && v !== null ? upperBound(v) : 24);
+    n += memberBound(k, v);
   }
   return n;
+}
+
+/** Bound of one `"key":value,` member (the key's quotes, colon and comma included). */
+export function memberBound(key: string, value: unknown): number {
+  return key.length * 6 + 4 + (typeof value === 'string' ? value.length * 6 + 2 : typeof value === 'object' && value !== null ? upperBound(value) : 24);
 }
 
 export function exceedsBytes(event: unknown, limit: number): boolean {
