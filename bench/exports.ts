@@ -4,15 +4,13 @@
  * process (bench/run.ts, which owns Azurite and the request counter); every contender runs in a fresh
  * child process (bench/exportsWorker.ts).
  */
-import { fork } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestCounter } from './lib/azuriteCounter';
-import type { ChildToParent, ParentToChild } from './lib/ipc';
 import { series, type Series, type Timed } from './lib/series';
 import { table, fmtInt, fmt1, fmt2 } from './lib/stats';
 import type { ExportArm, ExportArmResult, ExportFormat, ExportsWorkerConfig } from './exportsWorker';
-import { childExecArgv } from './lib/workerArgs';
+import { startArmProcess, type ArmProcess } from './lib/armProcess';
 
 export const EXPORT_TARGETS = { ratio: 0.8, peakRssMB: 200 };
 
@@ -52,57 +50,9 @@ export interface ExportsResult {
 
 const SETTINGS = { usersPerFile: 5000, concurrency: 4, level: 1, blockSize: 4 * 1024 * 1024, poolSize: 10_000, warmupUsers: 50_000 };
 
-interface Arm {
-  ready: Promise<void>;
-  run(count: number): Promise<Timed[]>;
-  finish(): Promise<ExportArmResult>;
-}
-
-function startArm(cfg: ExportsWorkerConfig, counter: RequestCounter): Arm {
-  const child = fork(join(__dirname, 'exportsWorker.js'), [], {
-    // The engine must fit in 200 MB: the worker's own Node arguments, no larger heap.
-    execArgv: childExecArgv(),
-    env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let onReady!: () => void;
-  let onDone: ((t: Timed[]) => void) | undefined;
-  let onResult: ((r: ExportArmResult) => void) | undefined;
-  let failed: ((err: Error) => void) | undefined;
-  const ready = new Promise<void>((resolve, reject) => {
-    onReady = resolve;
-    failed = reject;
-  });
-  child.on('message', (m: ChildToParent) => {
-    if (m.t === 'ask') {
-      const cpu = process.cpuUsage();
-      child.send({ t: 'reply', id: m.id, data: { requests: counter.snapshot(), azuriteCpuMicros: cpu.user + cpu.system } } satisfies ParentToChild);
-    } else if (m.t === 'ready') onReady();
-    else if (m.t === 'done') onDone?.(m.timings);
-    else if (m.t === 'result') onResult?.(m.data as ExportArmResult);
-    else if (m.t === 'log') process.stderr.write(`${m.line}\n`);
-  });
-  child.on('exit', (code) => {
-    if (code !== 0) failed?.(new Error(`exports arm ${cfg.format} ${cfg.arm} exited with code ${code}`));
-  });
-  const expect = <T>(set: (f: (v: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => {
-      failed = reject;
-      set(resolve);
-    });
-  return {
-    ready,
-    run(count) {
-      const p = expect<Timed[]>((f) => (onDone = f));
-      child.send({ t: 'run', warm: 0, count } satisfies ParentToChild);
-      return p;
-    },
-    finish() {
-      const p = expect<ExportArmResult>((f) => (onResult = f));
-      child.send({ t: 'finish' } satisfies ParentToChild);
-      return p;
-    },
-  };
+function startArm(cfg: ExportsWorkerConfig, counter: RequestCounter): ArmProcess<ExportArmResult> {
+  // The engine must fit in 200 MB: the worker's own Node arguments, no larger heap.
+  return startArmProcess<ExportArmResult>(join(__dirname, 'exportsWorker.js'), cfg, counter, `exports arm ${cfg.format} ${cfg.arm}`);
 }
 
 const DESCRIPTIONS: Record<ExportFormat, string> = {
@@ -115,7 +65,7 @@ async function measureFormat(format: ExportFormat, o: ExportsOptions): Promise<F
   const kinds: ExportArm[] = ['engine', 'ceiling', 'stringify'];
   process.stderr.write(`▶ exports ${format}: ${fmtInt(o.users)} users; engine, ceiling and stringify-only each in its own process; ${o.rounds[format]} round(s), order rotating\n`);
   const started = Date.now();
-  const arms = new Map<ExportArm, Arm>();
+  const arms = new Map<ExportArm, ArmProcess<ExportArmResult>>();
   // Started (and warmed) one after the other, so each warms up alone.
   for (const kind of kinds) {
     const arm = startArm({ ...base, arm: kind, profileDir: kind === 'engine' ? o.profileDir : undefined }, o.counter);
@@ -128,7 +78,7 @@ async function measureFormat(format: ExportFormat, o: ExportsOptions): Promise<F
       const kind = kinds[(k + r) % kinds.length];
       // Raw stringify alone is for reference: once is enough.
       if (kind === 'stringify' && r > 0) continue;
-      timings.get(kind)!.push(...(await arms.get(kind)!.run(1)));
+      timings.get(kind)!.push(...(await arms.get(kind)!.run(0, 1)));
     }
   }
   const results = new Map<ExportArm, ExportArmResult>();
@@ -158,7 +108,7 @@ async function measureFormat(format: ExportFormat, o: ExportsOptions): Promise<F
     const t0 = Date.now();
     const arm = startArm({ ...base, arm: 'engine', users: o.bigUsers }, o.counter);
     await arm.ready;
-    const [t] = await arm.run(1);
+    const [t] = await arm.run(0, 1);
     const r = await arm.finish();
     result.big = { users: o.bigUsers, rowsPerSec: (o.bigUsers / t.ms) * 1000, seconds: t.ms / 1000, peakRssMB: r.peakRssMB[0], files: t.files, bytes: t.bytes };
     process.stderr.write(`  ${format} ${fmtInt(o.bigUsers)}: ${fmtInt(result.big.rowsPerSec)} rows/s, peak RSS ${fmt1(result.big.peakRssMB)} MB (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

@@ -29,9 +29,10 @@ import { csvColumns } from '../shared/exports/csv';
 import { writeExport, type UserRow } from '../shared/exports/writer';
 import type { ExportJob } from '../shared/exports/job';
 import { mapLimit } from '../shared/util/mapLimit';
-import { askCounters, childLog, diffCounts, sendResult, type ChildToParent, type ParentToChild } from './lib/ipc';
+import { childLog, sendResult, type ChildToParent, type ParentToChild } from './lib/ipc';
 import type { Timed } from './lib/series';
-import { collectGarbage, resetPeakRss, peakRssBytes, machineBusyMicros } from './lib/memory';
+import { collectGarbage } from './lib/memory';
+import { timedRun } from './lib/timedRun';
 import { Profiler, summarize } from './lib/profile';
 
 export type ExportFormat = 'csv' | 'jsonl';
@@ -178,24 +179,6 @@ async function runArm(container: ContainerClient, pool: UserRow[], users: number
   return { files, bytes };
 }
 
-async function timed(run: () => Promise<{ files: number; bytes: number }>): Promise<{ t: Timed; peakRss: number }> {
-  collectGarbage();
-  const before = await askCounters();
-  resetPeakRss();
-  const busy0 = machineBusyMicros();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const { files, bytes } = await run();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const busy1 = machineBusyMicros();
-  const peakRss = peakRssBytes();
-  const after = await askCounters();
-  const cpuMicros = cpu.user + cpu.system;
-  const azuriteCpuMicros = after.azuriteCpuMicros - before.azuriteCpuMicros;
-  const foreignCpuMicros = busy0 !== undefined && busy1 !== undefined ? Math.max(0, busy1 - busy0 - cpuMicros - azuriteCpuMicros) : 0;
-  return { t: { ms, cpuMicros, azuriteCpuMicros, requests: diffCounts(after.requests, before.requests), files, bytes, foreignCpuMicros }, peakRss };
-}
 
 async function main(): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(config.connectionString);
@@ -216,7 +199,7 @@ async function main(): Promise<void> {
         void (async () => {
           const timings: Timed[] = [];
           for (let i = 0; i < m.warm + m.count; i++) {
-            const { t, peakRss } = await timed(() => runArm(container, pool, config.users));
+            const { t, peakRss } = await timedRun(() => runArm(container, pool, config.users));
             await clear(container);
             if (i >= m.warm) {
               timings.push(t);

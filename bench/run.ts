@@ -27,6 +27,7 @@ import type { ProfileSummary } from './lib/profile';
 import { runExportsBench, exportsSection, readResults, mergeExportsInto, type ExportsResult } from './exports';
 import type { ExportFormat } from './exportsWorker';
 import { childExecArgv, deployedWorkerArguments } from './lib/workerArgs';
+import { startArmProcess, type ArmProcess } from './lib/armProcess';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -118,59 +119,13 @@ function runWorker<T>(cfg: WorkerConfig, counter: RequestCounter, label: string)
 /** Timed runs per block in figure 1 (see throughputFor). */
 const BLOCK = 3;
 
-interface Arm {
+interface Arm extends ArmProcess<ArmResult> {
   kind: ArmKind;
-  ready: Promise<void>;
-  run(warm: number, count: number): Promise<Timed[]>;
-  finish(): Promise<ArmResult>;
 }
 
 /** A figure-1 contender in its own process: set up and warmed on start, then one timed run per run(). */
 function startArm(cfg: WorkerConfig, counter: RequestCounter): Arm {
-  const child = fork(join(__dirname, 'worker.js'), [], {
-    execArgv: childExecArgv(),
-    env: { ...process.env, BENCH_CONFIG: JSON.stringify(cfg) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let onReady!: () => void;
-  let onDone: ((t: Timed[]) => void) | undefined;
-  let onResult: ((r: ArmResult) => void) | undefined;
-  let failed: ((err: Error) => void) | undefined;
-  const ready = new Promise<void>((resolveReady, reject) => {
-    onReady = resolveReady;
-    failed = reject;
-  });
-  child.on('message', (m: ChildToParent) => {
-    if (m.t === 'ask') {
-      const cpu = process.cpuUsage();
-      child.send({ t: 'reply', id: m.id, data: { requests: counter.snapshot(), azuriteCpuMicros: cpu.user + cpu.system } } satisfies ParentToChild);
-    } else if (m.t === 'ready') onReady();
-    else if (m.t === 'done') onDone?.(m.timings);
-    else if (m.t === 'result') onResult?.(m.data as ArmResult);
-    else if (m.t === 'log') process.stderr.write(`${m.line}\n`);
-  });
-  child.on('exit', (code) => {
-    if (code !== 0) failed?.(new Error(`figure 1 arm ${cfg.arm} (${cfg.codecs[0]}) exited with code ${code}`));
-  });
-  const expect = <T>(set: (f: (v: T) => void) => void) =>
-    new Promise<T>((resolveValue, reject) => {
-      failed = reject;
-      set(resolveValue);
-    });
-  return {
-    kind: cfg.arm!,
-    ready,
-    run(warm, count) {
-      const p = expect<Timed[]>((f) => (onDone = f));
-      child.send({ t: 'run', warm, count } satisfies ParentToChild);
-      return p;
-    },
-    finish() {
-      const p = expect<ArmResult>((f) => (onResult = f));
-      child.send({ t: 'finish' } satisfies ParentToChild);
-      return p;
-    },
-  };
+  return { kind: cfg.arm!, ...startArmProcess<ArmResult>(join(__dirname, 'worker.js'), cfg, counter, `figure 1 arm ${cfg.arm} (${cfg.codecs[0]})`) };
 }
 
 /** Figure 1 for one codec: every arm in its own process, one run at a time, the order rotating. */

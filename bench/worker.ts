@@ -23,12 +23,13 @@ import { CountingTelemetry, type Log } from '../shared/telemetry/telemetry';
 import { mapLimit } from '../shared/util/mapLimit';
 import type { Codec } from '../shared/currents/avroFile';
 import { makeBodies, readdress, SequenceSource, eventsIn, type Body } from './lib/input';
-import { askCounters, childLog, diffCounts, sendResult, type ChildToParent, type ParentToChild } from './lib/ipc';
+import { childLog, sendResult, type ChildToParent, type ParentToChild } from './lib/ipc';
 import { series, type Timed } from './lib/series';
 import { planFiles, namesFor, encodeAll, uploadAll, encodeAndUpload, type EncoderName, type PlannedFile } from './lib/ceiling';
 import { collectGarbage, resetPeakRss, peakRssBytes, HeapSampler, machineBusyMicros } from './lib/memory';
 import { median, madPct, MB } from './lib/stats';
 import { Profiler, summarize } from './lib/profile';
+import { timedRun } from './lib/timedRun';
 
 export interface WorkerConfig {
   mode: 'arm' | 'scale' | 'profile';
@@ -121,20 +122,7 @@ async function quiet(): Promise<void> {
 }
 
 async function timed(run: () => Promise<{ files: number; bytes: number }>): Promise<Timed> {
-  collectGarbage(); // each run starts without the previous run's garbage
-  const before = await askCounters();
-  const busy0 = machineBusyMicros();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const { files, bytes } = await run();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const busy1 = machineBusyMicros();
-  const after = await askCounters();
-  const cpuMicros = cpu.user + cpu.system;
-  const azuriteCpuMicros = after.azuriteCpuMicros - before.azuriteCpuMicros;
-  const foreignCpuMicros = busy0 !== undefined && busy1 !== undefined ? Math.max(0, busy1 - busy0 - cpuMicros - azuriteCpuMicros) : 0;
-  return { ms, cpuMicros, azuriteCpuMicros, requests: diffCounts(after.requests, before.requests), files, bytes, foreignCpuMicros };
+  return (await timedRun(run)).t;
 }
 
 /** One pipeline delivery of `bodies`, timed, then its files removed. */
